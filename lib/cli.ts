@@ -1,0 +1,204 @@
+/**
+ * Command-line parsing for `pkgindex serve`: flags, their `PKGINDEX_*` environment equivalents,
+ * validation and usage text. Knows nothing about `Deno.args`: callers pass arguments in.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
+import { errorMessage, SERVE_DEFAULTS } from "./server.ts";
+
+/** A mistake in the command line or environment; the message says which value and why. */
+export class UsageError extends Error {
+  /** Makes a usage error with a message that names the offending value. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Everything `pkgindex serve` needs, after defaults and validation. */
+export interface ServeConfig {
+  /** The address to listen on. */
+  hostname: string;
+  /** The TCP port; 0 picks a free one. */
+  port: number;
+  /** The longest request line accepted, in bytes. */
+  maxLineBytes: number;
+  /** Connections served at once. */
+  maxConnections: number;
+  /** Seconds before an idle connection is closed; 0 never closes. */
+  idleTimeout: number;
+  /** The least severe log level written. */
+  logLevel: LogLevel;
+}
+
+/** What the `serve` command line asks for. */
+export type ServeCommand =
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "serve"; config: ServeConfig };
+
+/** Reads an environment variable; `undefined` when it is not set. */
+export type EnvReader = (name: string) => string | undefined;
+
+/** The environment variables `serve` reads, one per flag. The binary is granted exactly these. */
+export const SERVE_ENV_VARIABLES = {
+  host: "PKGINDEX_HOST",
+  port: "PKGINDEX_PORT",
+  "max-line-bytes": "PKGINDEX_MAX_LINE_BYTES",
+  "max-connections": "PKGINDEX_MAX_CONNECTIONS",
+  "idle-timeout": "PKGINDEX_IDLE_TIMEOUT",
+  "log-level": "PKGINDEX_LOG_LEVEL",
+} as const;
+
+/** The usage text of `pkgindex serve`. */
+export const SERVE_USAGE = `Usage: pkgindex [serve] [options]
+
+Serves the package dependency index over TCP. Each request is one line,
+<COMMAND>|<package>|<dependencies>, answered with OK, FAIL or ERROR.
+
+Options (each can also be set by the environment variable shown):
+  --host HOST             address to listen on (PKGINDEX_HOST, default ${SERVE_DEFAULTS.hostname})
+  --port PORT             TCP port, 0 for any free one (PKGINDEX_PORT, default ${SERVE_DEFAULTS.port})
+  --max-line-bytes N      longest request line accepted; longer lines get ERROR
+                          (PKGINDEX_MAX_LINE_BYTES, default ${SERVE_DEFAULTS.maxLineBytes})
+  --max-connections N     connections served at once; more are closed on accept
+                          (PKGINDEX_MAX_CONNECTIONS, default ${SERVE_DEFAULTS.maxConnections})
+  --idle-timeout SECONDS  close a connection idle this long, 0 for never
+                          (PKGINDEX_IDLE_TIMEOUT, default ${SERVE_DEFAULTS.idleTimeout})
+  --log-level LEVEL       debug, info, warn or error (PKGINDEX_LOG_LEVEL, default info)
+  --version               print the version and exit
+  -h, --help              print this help and exit
+
+Flags take precedence over environment variables. SIGINT or SIGTERM stops the
+server gracefully. Exit codes: 0 after a clean stop, 1 on a runtime failure,
+2 on a usage error.`;
+
+/**
+ * Parses the arguments of `pkgindex serve`, falling back to `env` and then to the defaults.
+ * Throws {@linkcode UsageError} for an unknown flag or an invalid value.
+ *
+ * @example
+ * ```ts
+ * import { parseServeArgs } from "./cli.ts";
+ *
+ * parseServeArgs(["--port", "9000"], () => undefined);
+ * // { kind: "serve", config: { hostname: "0.0.0.0", port: 9000, ... } }
+ * ```
+ */
+export function parseServeArgs(args: string[], env: EnvReader): ServeCommand {
+  const { values } = withUsageErrors(() =>
+    parseArgs({
+      args,
+      strict: true,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        "max-line-bytes": { type: "string" },
+        "max-connections": { type: "string" },
+        "idle-timeout": { type: "string" },
+        "log-level": { type: "string" },
+        version: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    })
+  );
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+  const setting = (flag: keyof typeof SERVE_ENV_VARIABLES): Setting | undefined => {
+    const fromFlag = values[flag];
+    if (typeof fromFlag === "string") return { source: `--${flag}`, value: fromFlag };
+    const variable = SERVE_ENV_VARIABLES[flag];
+    const fromEnv = env(variable);
+    return fromEnv === undefined ? undefined : { source: variable, value: fromEnv };
+  };
+  const host = setting("host");
+  if (host !== undefined && host.value === "") {
+    throw new UsageError(`Cannot use ${host.source} '': expected a host name or address`);
+  }
+  return {
+    kind: "serve",
+    config: {
+      hostname: host?.value ?? SERVE_DEFAULTS.hostname,
+      port: parseInteger(setting("port"), { min: 0, max: 65535 }) ?? SERVE_DEFAULTS.port,
+      maxLineBytes: parseInteger(setting("max-line-bytes"), { min: 1, max: 1 << 30 }) ??
+        SERVE_DEFAULTS.maxLineBytes,
+      maxConnections: parseInteger(setting("max-connections"), { min: 1, max: 1_000_000 }) ??
+        SERVE_DEFAULTS.maxConnections,
+      idleTimeout: parseSeconds(setting("idle-timeout")) ?? SERVE_DEFAULTS.idleTimeout,
+      logLevel: parseChoice(setting("log-level"), LOG_LEVELS) ?? "info",
+    },
+  };
+}
+
+/** A raw value and where it came from (`--port` or `PKGINDEX_PORT`), for error messages. */
+export interface Setting {
+  /** The flag or environment variable the value came from. */
+  source: string;
+  /** The value as given. */
+  value: string;
+}
+
+/**
+ * Runs a `parseArgs` call, turning its errors (unknown flag, missing value) into
+ * {@linkcode UsageError}s.
+ *
+ * @example
+ * ```ts
+ * import { parseArgs } from "node:util";
+ * import { withUsageErrors } from "./cli.ts";
+ *
+ * withUsageErrors(() => parseArgs({ args: ["--nope"], options: {}, strict: true })); // throws UsageError
+ * ```
+ */
+export function withUsageErrors<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError(errorMessage(error));
+  }
+}
+
+/** Parses an integer setting within bounds; `undefined` when it is not set. */
+export function parseInteger(
+  setting: Setting | undefined,
+  bounds: { min: number; max: number },
+): number | undefined {
+  if (setting === undefined) return undefined;
+  const value = Number(setting.value);
+  if (!/^\d+$/.test(setting.value) || value < bounds.min || value > bounds.max) {
+    throw new UsageError(
+      `Cannot parse ${setting.source} '${setting.value}': expected an integer from ${bounds.min} to ${bounds.max}`,
+    );
+  }
+  return value;
+}
+
+/** Parses a non-negative number of seconds (fractions allowed); `undefined` when it is not set. */
+export function parseSeconds(setting: Setting | undefined): number | undefined {
+  if (setting === undefined) return undefined;
+  const value = Number(setting.value);
+  if (!/^\d+(\.\d+)?$/.test(setting.value) || !Number.isFinite(value)) {
+    throw new UsageError(
+      `Cannot parse ${setting.source} '${setting.value}': expected a number of seconds, 0 or more`,
+    );
+  }
+  return value;
+}
+
+/** Parses a setting that must be one of `choices`; `undefined` when it is not set. */
+export function parseChoice<T extends string>(
+  setting: Setting | undefined,
+  choices: readonly T[],
+): T | undefined {
+  if (setting === undefined) return undefined;
+  const choice = choices.find((candidate) => candidate === setting.value);
+  if (choice === undefined) {
+    throw new UsageError(
+      `Cannot parse ${setting.source} '${setting.value}': expected one of ${choices.join(", ")}`,
+    );
+  }
+  return choice;
+}

@@ -1,0 +1,75 @@
+/**
+ * Turns a connection's bytes into an async stream of line batches, with a read buffer sized to
+ * the traffic.
+ *
+ * @module
+ */
+
+import { type Line, LineSplitter } from "./line_splitter.ts";
+
+/** Anything bytes can be read from, such as a `Deno.Conn`. */
+export interface ByteSource {
+  /** Reads into `buffer`; resolves to the byte count, or `null` at the end of the stream. */
+  read(buffer: Uint8Array): Promise<number | null>;
+}
+
+/** Options for {@linkcode readLineBatches}. */
+export interface ReadLineBatchesOptions {
+  /** The longest line kept; longer ones become {@linkcode OVERLONG_LINE}. */
+  maxLineBytes: number;
+  /** Called after every read with the number of bytes that arrived. */
+  onRead?: (byteCount: number) => void;
+}
+
+/** The read buffer of a quiet connection: 10,000 idle connections hold 10 MiB of buffers. */
+export const MIN_READ_BUFFER_BYTES = 1024;
+/** The read buffer of a busy connection: large enough that a pipelining client is read in bulk. */
+export const MAX_READ_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * Reads `source` until it ends and yields, for each read, the lines it completed (possibly none,
+ * so the consumer always knows when a read has been dealt with). The consumer pulls: while it is busy with a batch (writing replies to a
+ * client that reads slowly, say), nothing more is read, so a client cannot make the server buffer
+ * without bound.
+ *
+ * Each read uses a buffer sized to the last one: it doubles after a read that filled it and
+ * shrinks to fit after a smaller one, between {@linkcode MIN_READ_BUFFER_BYTES} and
+ * {@linkcode MAX_READ_BUFFER_BYTES}.
+ *
+ * Bytes are decoded as UTF-8 without stripping a byte order mark, so every byte that is not
+ * plain ASCII stays visible to the parser (which rejects it) instead of vanishing.
+ *
+ * @example
+ * ```ts
+ * import { readLineBatches } from "./connection_reader.ts";
+ *
+ * const conn = await Deno.connect({ port: 8080 });
+ * for await (const lines of readLineBatches(conn, { maxLineBytes: 65536 })) {
+ *   console.log(lines);
+ * }
+ * ```
+ */
+export async function* readLineBatches(
+  source: ByteSource,
+  options: ReadLineBatchesOptions,
+): AsyncGenerator<Line[], void, void> {
+  const splitter = new LineSplitter(options.maxLineBytes);
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  let buffer = new Uint8Array(MIN_READ_BUFFER_BYTES);
+  while (true) {
+    const byteCount = await source.read(buffer);
+    if (byteCount === null) return;
+    options.onRead?.(byteCount);
+    const lines = splitter.push(decoder.decode(buffer.subarray(0, byteCount)));
+    const nextSize = nextBufferSize(buffer.length, byteCount);
+    if (nextSize !== buffer.length) buffer = new Uint8Array(nextSize);
+    yield lines;
+  }
+}
+
+function nextBufferSize(size: number, byteCount: number): number {
+  if (byteCount === size) return Math.min(size * 2, MAX_READ_BUFFER_BYTES);
+  let fit = MIN_READ_BUFFER_BYTES;
+  while (fit < byteCount * 2) fit *= 2;
+  return Math.min(fit, size);
+}

@@ -1,0 +1,267 @@
+/**
+ * The TCP server: accepts connections and runs each one as a line-stream pipeline feeding a
+ * parse-and-dispatch loop over one shared index.
+ *
+ * @module
+ */
+
+import { COMMAND_HANDLERS, type IndexOperations } from "./commands.ts";
+import { readLineBatches } from "./connection_reader.ts";
+import { type Line, OVERLONG_LINE } from "./line_splitter.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { PackageIndex } from "./package_index.ts";
+import { encodeReplies, parseRequest, type Reply } from "./protocol.ts";
+import { ServerStats } from "./stats.ts";
+
+/** Options for {@linkcode serve}. */
+export interface ServeOptions {
+  /** The address to listen on. Default: `"0.0.0.0"`. */
+  hostname?: string;
+  /** The TCP port to listen on; 0 picks a free one. Default: `8080`. */
+  port?: number;
+  /** The longest request line accepted, in bytes, without its `\n`. Default: `65536`. */
+  maxLineBytes?: number;
+  /** Connections served at once; more are closed as soon as they are accepted. Default: `10000`. */
+  maxConnections?: number;
+  /** Seconds a connection may stay idle (nothing read, no reply leaving) before it is closed; 0 never closes. Default: `300`. */
+  idleTimeout?: number;
+  /** Seconds shutdown waits for replies still being written before it closes their connections. Default: `5`. */
+  shutdownGrace?: number;
+  /** The index to serve. Default: a new, empty {@linkcode PackageIndex}. */
+  index?: IndexOperations;
+  /** Where to log. Default: standard error at level `info`. */
+  logger?: Logger;
+}
+
+/** The defaults of {@linkcode ServeOptions}, as the CLI documents them. */
+export const SERVE_DEFAULTS = {
+  hostname: "0.0.0.0",
+  port: 8080,
+  maxLineBytes: 65536,
+  maxConnections: 10000,
+  idleTimeout: 300,
+  shutdownGrace: 5,
+} as const;
+
+/** One open connection and what the server needs to know about it. */
+interface Session {
+  readonly conn: Deno.TcpConn;
+  /** The server clock when bytes last arrived or a reply last left. */
+  lastActive: number;
+  /** True from the moment bytes are read until the replies to the lines they completed are written. */
+  answering: boolean;
+}
+
+/**
+ * Starts a pkgindex server and returns it once it is listening.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "./server.ts";
+ *
+ * const server = serve({ hostname: "127.0.0.1", port: 0 });
+ * console.log(`listening on port ${server.addr.port}`);
+ * await server.shutdown();
+ * ```
+ */
+export function serve(options: ServeOptions = {}): Server {
+  return new Server(options);
+}
+
+/** A running server. Create it with {@linkcode serve}; stop it with {@linkcode Server.shutdown}. */
+export class Server {
+  /** The address the server listens on, with the real port when port 0 was asked for. */
+  readonly addr: Deno.NetAddr;
+  /** Counters of everything the server has done. */
+  readonly stats: ServerStats = new ServerStats();
+
+  readonly #listener: Deno.TcpListener;
+  readonly #index: IndexOperations;
+  readonly #logger: Logger;
+  readonly #maxLineBytes: number;
+  readonly #maxConnections: number;
+  readonly #idleTimeoutMs: number;
+  readonly #shutdownGraceMs: number;
+  readonly #sessions = new Set<Session>();
+  readonly #connectionTasks = new Set<Promise<void>>();
+  readonly #acceptTask: Promise<void>;
+  /** A coarse clock (ms) advanced by the idle sweep, so the hot path never reads the time. */
+  #clock = Date.now();
+  #idleSweep: ReturnType<typeof setInterval> | undefined;
+  #atConnectionLimit = false;
+  #closing = false;
+  #shutdownTask: Promise<void> | undefined;
+
+  /** Use {@linkcode serve}. Throws when the address cannot be listened on. */
+  constructor(options: ServeOptions) {
+    const hostname = options.hostname ?? SERVE_DEFAULTS.hostname;
+    const port = options.port ?? SERVE_DEFAULTS.port;
+    this.#index = options.index ?? new PackageIndex();
+    this.#logger = options.logger ?? createLogger();
+    this.#maxLineBytes = options.maxLineBytes ?? SERVE_DEFAULTS.maxLineBytes;
+    this.#maxConnections = options.maxConnections ?? SERVE_DEFAULTS.maxConnections;
+    this.#idleTimeoutMs = (options.idleTimeout ?? SERVE_DEFAULTS.idleTimeout) * 1000;
+    this.#shutdownGraceMs = (options.shutdownGrace ?? SERVE_DEFAULTS.shutdownGrace) * 1000;
+    try {
+      this.#listener = Deno.listen({ hostname, port, transport: "tcp" });
+    } catch (error) {
+      throw new Error(`Cannot listen on ${hostname}:${port}: ${errorMessage(error)}`, {
+        cause: error,
+      });
+    }
+    this.addr = this.#listener.addr;
+    if (this.#idleTimeoutMs > 0) {
+      const interval = Math.min(1000, Math.max(10, this.#idleTimeoutMs / 4));
+      this.#idleSweep = setInterval(() => this.#closeIdleSessions(), interval);
+    }
+    this.#acceptTask = this.#acceptLoop();
+  }
+
+  /**
+   * Stops accepting, answers the requests already read, closes every connection and resolves when
+   * all are closed. Replies still being written after the shutdown grace period are abandoned.
+   * Calling it again returns the same promise.
+   */
+  shutdown(): Promise<void> {
+    this.#shutdownTask ??= this.#shutdown();
+    return this.#shutdownTask;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#idleSweep);
+    this.#listener.close();
+    await this.#acceptTask;
+    // A connection waiting for its next request has nothing unanswered: close it now. The others
+    // close themselves once their replies are written.
+    for (const session of this.#sessions) {
+      if (!session.answering) closeQuietly(session.conn);
+    }
+    const deadline = setTimeout(() => {
+      for (const session of this.#sessions) closeQuietly(session.conn);
+    }, this.#shutdownGraceMs);
+    await Promise.all(this.#connectionTasks);
+    clearTimeout(deadline);
+  }
+
+  async #acceptLoop(): Promise<void> {
+    while (!this.#closing) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#closing) return;
+        // Typically out of file descriptors; back off briefly instead of spinning.
+        this.#logger.warn(`Cannot accept a connection: ${errorMessage(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      if (this.#sessions.size >= this.#maxConnections) {
+        this.#reject(conn);
+        continue;
+      }
+      this.#atConnectionLimit = false;
+      const task = this.#serveConnection(conn);
+      this.#connectionTasks.add(task);
+      task.finally(() => this.#connectionTasks.delete(task));
+    }
+  }
+
+  #reject(conn: Deno.TcpConn): void {
+    closeQuietly(conn);
+    this.stats.connectionsRejected++;
+    if (!this.#atConnectionLimit) {
+      this.#atConnectionLimit = true;
+      this.#logger.warn(
+        `Connection limit of ${this.#maxConnections} reached; closing new connections until one ends`,
+      );
+    }
+  }
+
+  /** Serves one connection until it ends. Never rejects: a connection's failure stays its own. */
+  async #serveConnection(conn: Deno.TcpConn): Promise<void> {
+    const session: Session = { conn, lastActive: this.#clock, answering: false };
+    const stats = this.stats;
+    const peer = formatAddress(conn.remoteAddr);
+    this.#sessions.add(session);
+    stats.connectionsAccepted++;
+    stats.connectionsOpen++;
+    this.#logger.debug(`Connection from ${peer} opened`);
+    try {
+      conn.setNoDelay(true);
+      const batches = readLineBatches(conn, {
+        maxLineBytes: this.#maxLineBytes,
+        onRead: (byteCount) => {
+          stats.bytesRead += byteCount;
+          session.lastActive = this.#clock;
+          session.answering = true;
+        },
+      });
+      for await (const lines of batches) {
+        if (lines.length > 0) {
+          const replies = lines.map((line) => this.#answer(line));
+          const bytes = encodeReplies(replies);
+          await writeAll(conn, bytes);
+          stats.bytesWritten += bytes.length;
+          session.lastActive = this.#clock;
+        }
+        session.answering = false;
+        if (this.#closing) break;
+      }
+      this.#logger.debug(`Connection from ${peer} closed`);
+    } catch (error) {
+      this.#logger.debug(`Connection from ${peer} failed: ${errorMessage(error)}`);
+    } finally {
+      this.#sessions.delete(session);
+      stats.connectionsOpen--;
+      closeQuietly(conn);
+    }
+  }
+
+  /** Parses one line, runs it against the index and counts the reply. */
+  #answer(line: Line): Reply {
+    const request = parseRequest(line);
+    if (request === undefined) {
+      this.stats.malformedRequests++;
+      if (line === OVERLONG_LINE) this.stats.overlongLines++;
+      return "ERROR";
+    }
+    const reply = COMMAND_HANDLERS[request.command](this.#index, request);
+    this.stats.requests[request.command][reply]++;
+    return reply;
+  }
+
+  #closeIdleSessions(): void {
+    this.#clock = Date.now();
+    const cutoff = this.#clock - this.#idleTimeoutMs;
+    for (const session of this.#sessions) {
+      if (session.lastActive >= cutoff) continue;
+      this.stats.idleTimeouts++;
+      this.#logger.debug(`Connection from ${formatAddress(session.conn.remoteAddr)} idle; closing`);
+      closeQuietly(session.conn);
+      this.#sessions.delete(session);
+    }
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed: by the peer's reset, the idle sweep or shutdown. Nothing left to release.
+  }
+}
+
+function formatAddress(addr: Deno.Addr): string {
+  return addr.transport === "tcp" ? `${addr.hostname}:${addr.port}` : addr.transport;
+}
+
+/** The message of anything thrown, for a log line. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

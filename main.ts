@@ -1,0 +1,107 @@
+/**
+ * pkgindex: a package dependency index server.
+ *
+ * `deno task start` (or the compiled `pkgindex` binary) runs it; `--help` lists the options.
+ *
+ * @module
+ */
+
+import {
+  parseServeArgs,
+  SERVE_ENV_VARIABLES,
+  SERVE_USAGE,
+  type ServeConfig,
+  UsageError,
+} from "./lib/cli.ts";
+import { createLogger } from "./lib/log.ts";
+import { errorMessage, serve } from "./lib/server.ts";
+import { VERSION } from "./lib/version.ts";
+
+/**
+ * The subcommands, by name: each takes the arguments after its name and resolves to an exit
+ * code. Adding a subcommand is one entry here.
+ */
+const SUBCOMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  serve: serveCommand,
+};
+
+/**
+ * Runs pkgindex with command-line `args` and resolves to the process exit code: `serve` when the
+ * first argument names no subcommand.
+ */
+export async function main(args: string[]): Promise<number> {
+  const [first, ...rest] = args;
+  const subcommand = first === undefined ? undefined : SUBCOMMANDS[first];
+  try {
+    return await (subcommand === undefined ? serveCommand(args) : subcommand(rest));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    printError(`${error.message}\nRun 'pkgindex --help' for usage.`);
+    return 2;
+  }
+}
+
+async function serveCommand(args: string[]): Promise<number> {
+  const command = parseServeArgs(args, readEnv);
+  if (command.kind === "help") return print(SERVE_USAGE);
+  if (command.kind === "version") return print(`pkgindex ${VERSION}`);
+  return await runServer(command.config);
+}
+
+async function runServer(config: ServeConfig): Promise<number> {
+  const logger = createLogger({ level: config.logLevel });
+  let server;
+  try {
+    server = serve({ ...config, logger });
+  } catch (error) {
+    logger.error(errorMessage(error));
+    return 1;
+  }
+  logger.info(
+    `pkgindex ${VERSION} listening on ${server.addr.hostname}:${server.addr.port} ` +
+      `(max-line-bytes=${config.maxLineBytes} max-connections=${config.maxConnections} ` +
+      `idle-timeout=${config.idleTimeout}s)`,
+  );
+  const signal = await waitForSignal(["SIGINT", "SIGTERM"]);
+  logger.info(`Received ${signal}; shutting down`);
+  await server.shutdown();
+  logger.info(`Stopped. ${server.stats.summary()}`);
+  return 0;
+}
+
+function waitForSignal(signals: Deno.Signal[]): Promise<Deno.Signal> {
+  return new Promise((resolve) => {
+    const handlers = signals.map((signal) => {
+      const handler = () => {
+        for (const [i, other] of signals.entries()) Deno.removeSignalListener(other, handlers[i]!);
+        resolve(signal);
+      };
+      Deno.addSignalListener(signal, handler);
+      return handler;
+    });
+  });
+}
+
+/**
+ * Reads one of the variables pkgindex documents. Runs are granted access to exactly those; a run
+ * without that permission (a bare `deno run --allow-net main.ts`) sees none instead of failing.
+ */
+function readEnv(name: string): string | undefined {
+  const known = Object.values(SERVE_ENV_VARIABLES).some((variable) => variable === name);
+  if (!known) return undefined;
+  const permission = Deno.permissions.querySync({ name: "env", variable: name });
+  return permission.state === "granted" ? Deno.env.get(name) : undefined;
+}
+
+function print(text: string): number {
+  // deno-lint-ignore no-console
+  console.log(text);
+  return 0;
+}
+
+function printError(text: string): void {
+  // deno-lint-ignore no-console
+  console.error(text);
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
