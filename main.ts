@@ -21,9 +21,9 @@ import { VERSION } from "./lib/version.ts";
  * The subcommands, by name: each takes the arguments after its name and resolves to an exit
  * code. Adding a subcommand is one entry here.
  */
-const SUBCOMMANDS: Record<string, (args: string[]) => Promise<number>> = {
-  serve: serveCommand,
-};
+const SUBCOMMANDS = new Map<string, (args: string[]) => Promise<number>>([
+  ["serve", serveCommand],
+]);
 
 /**
  * Runs pkgindex with command-line `args` and resolves to the process exit code: `serve` when the
@@ -31,7 +31,7 @@ const SUBCOMMANDS: Record<string, (args: string[]) => Promise<number>> = {
  */
 export async function main(args: string[]): Promise<number> {
   const [first, ...rest] = args;
-  const subcommand = first === undefined ? undefined : SUBCOMMANDS[first];
+  const subcommand = first === undefined ? undefined : SUBCOMMANDS.get(first);
   try {
     return await (subcommand === undefined ? serveCommand(args) : subcommand(rest));
   } catch (error) {
