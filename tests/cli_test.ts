@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { parseServeArgs, SERVE_ENV_VARIABLES, UsageError } from "../lib/cli.ts";
+import { TestClient } from "./test_server.ts";
+
+const noEnv = () => undefined;
+
+Deno.test("parseServeArgs applies the documented defaults", () => {
+  assert.deepEqual(parseServeArgs([], noEnv), {
+    kind: "serve",
+    config: {
+      hostname: "0.0.0.0",
+      port: 8080,
+      maxLineBytes: 65536,
+      maxConnections: 10000,
+      idleTimeout: 300,
+      logLevel: "info",
+    },
+  });
+});
+
+Deno.test("parseServeArgs prefers flags to PKGINDEX_* variables to defaults", () => {
+  const env = (name: string) =>
+    ({ PKGINDEX_PORT: "9000", PKGINDEX_HOST: "127.0.0.1", PKGINDEX_IDLE_TIMEOUT: "0" })[name];
+  const command = parseServeArgs(["--port", "9001", "--log-level=debug"], env);
+  assert.equal(command.kind, "serve");
+  if (command.kind !== "serve") return;
+  assert.equal(command.config.port, 9001);
+  assert.equal(command.config.hostname, "127.0.0.1");
+  assert.equal(command.config.idleTimeout, 0);
+  assert.equal(command.config.logLevel, "debug");
+});
+
+Deno.test("parseServeArgs refuses bad values with a message naming them", () => {
+  const cases: [string[], RegExp][] = [
+    [["--port", "abc"], /^Cannot parse --port 'abc': expected an integer from 0 to 65535$/],
+    [["--port", "70000"], /--port '70000'/],
+    [["--port=-1"], /--port '-1'/],
+    [["--max-line-bytes", "0"], /--max-line-bytes '0'/],
+    [["--max-connections", "1.5"], /--max-connections '1.5'/],
+    [["--idle-timeout=-3"], /--idle-timeout '-3': expected a number of seconds/],
+    [["--log-level", "loud"], /--log-level 'loud': expected one of debug, info, warn, error/],
+    [["--host", ""], /--host ''/],
+    [["--bogus"], /Unknown option '--bogus'/],
+    [["stray"], /stray/],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(() => parseServeArgs(args, noEnv), (error: unknown) => {
+      assert.ok(error instanceof UsageError, `${args.join(" ")} throws a UsageError`);
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+  assert.throws(
+    () => parseServeArgs([], (name) => name === "PKGINDEX_PORT" ? "x" : undefined),
+    /^UsageError: Cannot parse PKGINDEX_PORT 'x'/,
+  );
+});
+
+async function runMain(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "main.ts", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("main prints usage for --help and the version for --version", async () => {
+  const help = await runMain(["--help"]);
+  assert.equal(help.code, 0);
+  for (const flag of ["--host", "--port", "--max-line-bytes", "--max-connections"]) {
+    assert.match(help.stdout, new RegExp(flag));
+  }
+  const version = await runMain(["serve", "--version"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^pkgindex \d+\.\d+\.\d+\n$/);
+});
+
+Deno.test("main exits 2 with a clear message on a bad flag", async () => {
+  const result = await runMain(["--port", "nope"]);
+  assert.equal(result.code, 2);
+  assert.equal(
+    result.stderr,
+    "Cannot parse --port 'nope': expected an integer from 0 to 65535\nRun 'pkgindex --help' for usage.\n",
+  );
+});
+
+Deno.test("main exits 1 with a clear message when the port is taken", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const result = await runMain(["--host", "127.0.0.1", "--port", `${listener.addr.port}`]);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      new RegExp(`ERROR Cannot listen on 127.0.0.1:${listener.addr.port}: `),
+    );
+  } finally {
+    listener.close();
+  }
+});
+
+Deno.test("main serves until SIGTERM, then logs a summary and exits 0", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "main.ts", "--host", "127.0.0.1", "--port", "0"],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  while (!/listening on 127\.0\.0\.1:(\d+)/.test(log)) {
+    const { value, done } = await stderr.read();
+    if (done) throw new Error(`Server exited early: ${log}`);
+    log += value;
+  }
+  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(log)![1]);
+  const client = await TestClient.connect(port);
+  try {
+    assert.equal(await client.request("INDEX|a|"), "OK\n");
+    child.kill("SIGTERM");
+    assert.equal(await client.readToEnd(), "");
+  } finally {
+    client.close();
+  }
+  for (let chunk = await stderr.read(); !chunk.done; chunk = await stderr.read()) {
+    log += chunk.value;
+  }
+  const status = await child.status;
+  assert.equal(status.code, 0);
+  assert.match(log, /INFO Received SIGTERM; shutting down\n/);
+  assert.match(log, /INFO Stopped\. connections=1 .*INDEX ok=1 fail=0 error=0/);
+});
+
+Deno.test("deno.json grants the start and compile tasks exactly the documented variables", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const documented = Object.values(SERVE_ENV_VARIABLES).sort().join(",");
+  for (const task of ["start", "compile"]) {
+    const granted = /--allow-env=(\S+)/.exec(config.tasks[task])?.[1]?.split(",").sort().join(",");
+    assert.equal(granted, documented, `the ${task} task`);
+  }
+});
