@@ -13,8 +13,11 @@ import {
   type ServeConfig,
   UsageError,
 } from "./lib/cli.ts";
-import { createLogger } from "./lib/log.ts";
-import { errorMessage, serve } from "./lib/server.ts";
+import { createLogger, type Logger } from "./lib/log.ts";
+import { openDurableIndex, type OpenedDataFile } from "./lib/durable_index.ts";
+import type { SyncMode } from "./lib/sqlite_store.ts";
+import { errorMessage } from "./lib/errors.ts";
+import { serve, type Server } from "./lib/server.ts";
 import { VERSION } from "./lib/version.ts";
 
 /**
@@ -50,23 +53,51 @@ async function serveCommand(args: string[]): Promise<number> {
 
 async function runServer(config: ServeConfig): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
-  let server;
+  let dataFile: OpenedDataFile | undefined;
+  let server: Server;
   try {
-    server = serve({ ...config, logger });
+    if (config.data !== undefined) dataFile = loadDataFile(config.data, config.sync, logger);
+    server = serve({
+      hostname: config.hostname,
+      port: config.port,
+      maxLineBytes: config.maxLineBytes,
+      maxConnections: config.maxConnections,
+      idleTimeout: config.idleTimeout,
+      logger,
+      ...(dataFile === undefined ? {} : { index: dataFile.durable }),
+    });
   } catch (error) {
+    dataFile?.store.close();
     logger.error(errorMessage(error));
     return 1;
   }
   logger.info(
     `pkgindex ${VERSION} listening on ${server.addr.hostname}:${server.addr.port} ` +
       `(max-line-bytes=${config.maxLineBytes} max-connections=${config.maxConnections} ` +
-      `idle-timeout=${config.idleTimeout}s)`,
+      `idle-timeout=${config.idleTimeout}s ` +
+      (config.data === undefined ? "memory only)" : `data=${config.data} sync=${config.sync})`),
   );
   const signal = await waitForSignal(["SIGINT", "SIGTERM"]);
   logger.info(`Received ${signal}; shutting down`);
   await server.shutdown();
+  if (dataFile !== undefined) {
+    dataFile.durable.flush();
+    dataFile.store.close();
+    logger.info(`Closed data file ${config.data}`);
+  }
   logger.info(`Stopped. ${server.stats.summary()}`);
   return 0;
+}
+
+function loadDataFile(path: string, sync: SyncMode, logger: Logger): OpenedDataFile {
+  const started = performance.now();
+  const dataFile = openDurableIndex(path, { sync, logger });
+  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  logger.info(
+    `Loaded ${dataFile.index.size} packages and ${dataFile.index.edgeCount} dependency edges ` +
+      `from ${path} in ${seconds} s`,
+  );
+  return dataFile;
 }
 
 function waitForSignal(signals: Deno.Signal[]): Promise<Deno.Signal> {

@@ -7,7 +7,9 @@
 
 import { parseArgs } from "node:util";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
-import { errorMessage, SERVE_DEFAULTS } from "./server.ts";
+import { errorMessage } from "./errors.ts";
+import { SERVE_DEFAULTS } from "./server.ts";
+import { SYNC_MODES, type SyncMode } from "./sqlite_store.ts";
 
 /** A mistake in the command line or environment; the message says which value and why. */
 export class UsageError extends Error {
@@ -32,6 +34,10 @@ export interface ServeConfig {
   idleTimeout: number;
   /** The least severe log level written. */
   logLevel: LogLevel;
+  /** The SQLite file that keeps the index across restarts; memory only when absent. */
+  data?: string;
+  /** How hard each commit pushes data to disk (with `data`). */
+  sync: SyncMode;
 }
 
 /** What the `serve` command line asks for. */
@@ -51,6 +57,8 @@ export const SERVE_ENV_VARIABLES = {
   "max-connections": "PKGINDEX_MAX_CONNECTIONS",
   "idle-timeout": "PKGINDEX_IDLE_TIMEOUT",
   "log-level": "PKGINDEX_LOG_LEVEL",
+  data: "PKGINDEX_DATA",
+  sync: "PKGINDEX_SYNC",
 } as const;
 
 /** The usage text of `pkgindex serve`. */
@@ -69,6 +77,10 @@ Options (each can also be set by the environment variable shown):
   --idle-timeout SECONDS  close a connection idle this long, 0 for never
                           (PKGINDEX_IDLE_TIMEOUT, default ${SERVE_DEFAULTS.idleTimeout})
   --log-level LEVEL       debug, info, warn or error (PKGINDEX_LOG_LEVEL, default info)
+  --data FILE             keep the index in this SQLite file, created if missing, so it
+                          survives restarts and crashes (PKGINDEX_DATA, default: memory only)
+  --sync MODE             with --data: normal survives a killed process, full also
+                          survives power loss (PKGINDEX_SYNC, default normal)
   --version               print the version and exit
   -h, --help              print this help and exit
 
@@ -100,6 +112,8 @@ export function parseServeArgs(args: string[], env: EnvReader): ServeCommand {
         "max-connections": { type: "string" },
         "idle-timeout": { type: "string" },
         "log-level": { type: "string" },
+        data: { type: "string" },
+        sync: { type: "string" },
         version: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -118,9 +132,15 @@ export function parseServeArgs(args: string[], env: EnvReader): ServeCommand {
   if (host !== undefined && host.value === "") {
     throw new UsageError(`Cannot use ${host.source} '': expected a host name or address`);
   }
+  const data = setting("data");
+  if (data !== undefined && data.value === "") {
+    throw new UsageError(`Cannot use ${data.source} '': expected the path of a data file`);
+  }
   return {
     kind: "serve",
     config: {
+      ...(data === undefined ? {} : { data: data.value }),
+      sync: parseChoice(setting("sync"), SYNC_MODES) ?? "normal",
       hostname: host?.value ?? SERVE_DEFAULTS.hostname,
       port: parseInteger(setting("port"), { min: 0, max: 65535 }) ?? SERVE_DEFAULTS.port,
       maxLineBytes: parseInteger(setting("max-line-bytes"), { min: 1, max: 1 << 30 }) ??

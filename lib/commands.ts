@@ -6,7 +6,7 @@
 
 import type { Command, Reply, Request } from "./protocol.ts";
 
-/** The operations the commands need from an index; {@linkcode PackageIndex} provides them. */
+/** The operations the commands need from an index: the package index, or its durable wrapper. */
 export interface IndexOperations {
   /** Indexes a package with exactly these dependencies; `false` if that is not allowed. */
   index(name: string, dependencies: readonly string[]): boolean;
@@ -14,6 +14,12 @@ export interface IndexOperations {
   remove(name: string): boolean;
   /** Whether a package is indexed. */
   has(name: string): boolean;
+  /**
+   * For an index that persists changes after applying them: the outcome of making everything
+   * applied so far durable (`false` if it failed and was undone), or `undefined` when nothing is
+   * waiting. Replies must not leave before it settles. An index without it is never waited for.
+   */
+  whenDurable?(): Promise<boolean> | undefined;
 }
 
 /** Runs one command against an index and says what to reply. */

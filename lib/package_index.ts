@@ -46,6 +46,49 @@ export class PackageIndex {
   #freeSlots: number[] = [];
   #edgeCount = 0;
 
+  /**
+   * Builds an index from stored entries in any order, as loading from disk needs, checking that
+   * every dependency is listed and that there is no cycle. Throws an error naming the offending
+   * package otherwise. Costs O(packages + dependencies).
+   *
+   * @example
+   * ```ts
+   * import { PackageIndex } from "./package_index.ts";
+   *
+   * const index = PackageIndex.fromEntries([["isl", ["gmp"]], ["gmp", []]]);
+   * index.size; // 2
+   * PackageIndex.fromEntries([["isl", ["gmp"]]]); // throws: gmp is not listed
+   * ```
+   */
+  static fromEntries(entries: Iterable<readonly [string, readonly string[]]>): PackageIndex {
+    const index = new PackageIndex();
+    const listed: (readonly [string, readonly string[]])[] = [];
+    for (const entry of entries) {
+      if (index.#slots.has(entry[0])) throw new Error(`Package '${entry[0]}' is listed twice`);
+      index.#insert(entry[0], []);
+      listed.push(entry);
+    }
+    for (const [name, dependencies] of listed) {
+      const generation = index.#nextGeneration();
+      const resolved: number[] = [];
+      for (const dependency of dependencies) {
+        const slot = index.#slots.get(dependency);
+        if (slot === undefined) {
+          throw new Error(`Package '${name}' depends on '${dependency}', which is not listed`);
+        }
+        if (index.#marks[slot] === generation) continue;
+        index.#marks[slot] = generation;
+        resolved.push(slot);
+      }
+      index.#setDependencies(index.#slots.get(name)!, resolved);
+    }
+    const onCycle = index.#findCycleMember();
+    if (onCycle !== undefined) {
+      throw new Error(`Package '${onCycle}' is part of a dependency cycle`);
+    }
+    return index;
+  }
+
   /** The number of packages indexed. */
   get size(): number {
     return this.#slots.size;
@@ -172,6 +215,39 @@ export class PackageIndex {
       }
     }
     return false;
+  }
+
+  /** A package on a dependency cycle, or `undefined` when the graph is acyclic. */
+  #findCycleMember(): string | undefined {
+    const IN_PROGRESS = 1;
+    const DONE = 2;
+    const states = new Uint8Array(this.#names.length);
+    const stack: number[] = [];
+    const positions: number[] = [];
+    for (const root of this.#slots.values()) {
+      if (states[root] !== 0) continue;
+      states[root] = IN_PROGRESS;
+      stack.push(root);
+      positions.push(0);
+      while (stack.length > 0) {
+        const top = stack.length - 1;
+        const dependencies = this.#dependencies[stack[top]!]!;
+        const position = positions[top]!;
+        if (position === dependencies.length) {
+          states[stack.pop()!] = DONE;
+          positions.pop();
+          continue;
+        }
+        positions[top] = position + 1;
+        const dependency = dependencies[position]!;
+        if (states[dependency] === IN_PROGRESS) return this.#names[dependency];
+        if (states[dependency] === DONE) continue;
+        states[dependency] = IN_PROGRESS;
+        stack.push(dependency);
+        positions.push(0);
+      }
+    }
+    return undefined;
   }
 
   #insert(name: string, dependencies: number[]): void {

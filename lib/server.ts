@@ -7,6 +7,7 @@
 
 import { COMMAND_HANDLERS, type IndexOperations } from "./commands.ts";
 import { readLineBatches } from "./connection_reader.ts";
+import { errorMessage } from "./errors.ts";
 import { type Line, OVERLONG_LINE } from "./line_splitter.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { PackageIndex } from "./package_index.ts";
@@ -200,6 +201,8 @@ export class Server {
       for await (const lines of batches) {
         if (lines.length > 0) {
           const replies = lines.map((line) => this.#answer(line));
+          const durable = this.#index.whenDurable?.();
+          if (durable !== undefined && !(await durable)) this.#answerError(lines, replies);
           const bytes = encodeReplies(replies);
           await writeAll(conn, bytes);
           stats.bytesWritten += bytes.length;
@@ -231,6 +234,21 @@ export class Server {
     return reply;
   }
 
+  /**
+   * Turns every reply of a batch into `ERROR` after the commit it waited on failed: any of them
+   * may have observed the changes that were undone.
+   */
+  #answerError(lines: readonly Line[], replies: Reply[]): void {
+    for (const [i, line] of lines.entries()) {
+      const request = parseRequest(line);
+      if (request !== undefined) {
+        this.stats.requests[request.command][replies[i]!]--;
+        this.stats.requests[request.command].ERROR++;
+      }
+      replies[i] = "ERROR";
+    }
+  }
+
   #closeIdleSessions(): void {
     this.#clock = Date.now();
     const cutoff = this.#clock - this.#idleTimeoutMs;
@@ -259,9 +277,4 @@ function closeQuietly(conn: Deno.Conn): void {
 
 function formatAddress(addr: Deno.Addr): string {
   return addr.transport === "tcp" ? `${addr.hostname}:${addr.port}` : addr.transport;
-}
-
-/** The message of anything thrown, for a log line. */
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseServeArgs, SERVE_ENV_VARIABLES, UsageError } from "../lib/cli.ts";
-import { TestClient } from "./test_server.ts";
+import { runMain, startServerProcess, TestClient } from "./test_server.ts";
 
 const noEnv = () => undefined;
 
@@ -14,6 +14,7 @@ Deno.test("parseServeArgs applies the documented defaults", () => {
       maxConnections: 10000,
       idleTimeout: 300,
       logLevel: "info",
+      sync: "normal",
     },
   });
 });
@@ -40,6 +41,8 @@ Deno.test("parseServeArgs refuses bad values with a message naming them", () => 
     [["--idle-timeout=-3"], /--idle-timeout '-3': expected a number of seconds/],
     [["--log-level", "loud"], /--log-level 'loud': expected one of debug, info, warn, error/],
     [["--host", ""], /--host ''/],
+    [["--data", ""], /--data '': expected the path of a data file/],
+    [["--sync", "always"], /--sync 'always': expected one of normal, full/],
     [["--bogus"], /Unknown option '--bogus'/],
     [["stray"], /stray/],
   ];
@@ -55,20 +58,6 @@ Deno.test("parseServeArgs refuses bad values with a message naming them", () => 
     /^UsageError: Cannot parse PKGINDEX_PORT 'x'/,
   );
 });
-
-async function runMain(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "main.ts", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
 
 Deno.test("main prints usage for --help and the version for --version", async () => {
   const help = await runMain(["--help"]);
@@ -105,32 +94,17 @@ Deno.test("main exits 1 with a clear message when the port is taken", async () =
 });
 
 Deno.test("main serves until SIGTERM, then logs a summary and exits 0", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "main.ts", "--host", "127.0.0.1", "--port", "0"],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  while (!/listening on 127\.0\.0\.1:(\d+)/.test(log)) {
-    const { value, done } = await stderr.read();
-    if (done) throw new Error(`Server exited early: ${log}`);
-    log += value;
-  }
-  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(log)![1]);
-  const client = await TestClient.connect(port);
+  const server = await startServerProcess([]);
+  const client = await TestClient.connect(server.port);
   try {
     assert.equal(await client.request("INDEX|a|"), "OK\n");
-    child.kill("SIGTERM");
+    server.child.kill("SIGTERM");
     assert.equal(await client.readToEnd(), "");
   } finally {
     client.close();
   }
-  for (let chunk = await stderr.read(); !chunk.done; chunk = await stderr.read()) {
-    log += chunk.value;
-  }
-  const status = await child.status;
-  assert.equal(status.code, 0);
+  const { code, log } = await server.finish();
+  assert.equal(code, 0);
   assert.match(log, /INFO Received SIGTERM; shutting down\n/);
   assert.match(log, /INFO Stopped\. connections=1 .*INDEX ok=1 fail=0 error=0/);
 });

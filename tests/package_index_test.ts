@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { PackageIndex } from "../lib/package_index.ts";
-import { createRandom, randomInt } from "../lib/random.ts";
+import { createRandom, randomInt, shuffle } from "../lib/random.ts";
 import { generatePackages } from "../lib/synthetic_packages.ts";
 
 /** Checks the stored dependents counts and edge count against the edges themselves. */
@@ -161,4 +161,38 @@ Deno.test("PackageIndex stays consistent under a long random sequence of operati
     if (step % 1000 === 0) assertConsistent(index);
   }
   assertConsistent(index);
+});
+
+Deno.test("PackageIndex.fromEntries loads entries in any order", () => {
+  const packages = generatePackages({ count: 500, seed: 3 });
+  const entries = shuffle(
+    packages.map((spec): [string, string[]] => [spec.name, spec.dependencies]),
+    createRandom(3),
+  );
+  const index = PackageIndex.fromEntries(entries);
+  assert.equal(index.size, 500);
+  for (const spec of packages) {
+    assert.deepEqual(index.dependenciesOf(spec.name)?.sort(), [...spec.dependencies].sort());
+  }
+  assertConsistent(index);
+  const depended = packages.find((spec) => index.dependentCount(spec.name) > 0)!;
+  assert.equal(index.remove(depended.name), false, "loaded edges protect dependencies");
+});
+
+Deno.test("PackageIndex.fromEntries refuses a dependency that is not listed", () => {
+  assert.throws(
+    () => PackageIndex.fromEntries([["a", []], ["b", ["a", "ghost"]]]),
+    /^Error: Package 'b' depends on 'ghost', which is not listed$/,
+  );
+});
+
+Deno.test("PackageIndex.fromEntries refuses a dependency cycle", () => {
+  assert.throws(
+    () => PackageIndex.fromEntries([["a", ["c"]], ["b", ["a"]], ["c", ["b"]], ["d", []]]),
+    /^Error: Package '[abc]' is part of a dependency cycle$/,
+  );
+  assert.throws(
+    () => PackageIndex.fromEntries([["a", ["a"]]]),
+    /'a' is part of a dependency cycle/,
+  );
 });

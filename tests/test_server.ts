@@ -132,3 +132,68 @@ async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
   }
   return all;
 }
+
+/** A pkgindex server running as a child process, as a user would start it. */
+export interface ServerProcess {
+  /** The port it listens on (it was started with `--port 0`). */
+  port: number;
+  /** The child process. */
+  child: Deno.ChildProcess;
+  /** Waits for it to exit and returns its exit code and everything it logged. */
+  finish(): Promise<{ code: number; signal: Deno.Signal | null; log: string }>;
+}
+
+/**
+ * Runs `deno run main.ts --host 127.0.0.1 --port 0 ...args` with `permissions` (for example
+ * `["--allow-net"]`) and resolves once it logs that it is listening.
+ */
+export async function startServerProcess(
+  args: string[],
+  permissions: string[] = ["--allow-net"],
+): Promise<ServerProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, "main.ts", "--host", "127.0.0.1", "--port", "0", ...args],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  const listening = /listening on 127\.0\.0\.1:(\d+)/;
+  while (!listening.test(log)) {
+    const { value, done } = await stderr.read();
+    if (done) {
+      const status = await child.status;
+      throw new Error(`Server exited with code ${status.code} before listening: ${log}`);
+    }
+    log += value;
+  }
+  const port = Number(listening.exec(log)![1]);
+  return {
+    port,
+    child,
+    async finish() {
+      for (let chunk = await stderr.read(); !chunk.done; chunk = await stderr.read()) {
+        log += chunk.value;
+      }
+      const status = await child.status;
+      return { code: status.code, signal: status.signal, log };
+    },
+  };
+}
+
+/** Runs `deno run main.ts ...args` to completion and returns its exit code and output. */
+export async function runMain(
+  args: string[],
+  permissions: string[] = ["--allow-net"],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, "main.ts", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
