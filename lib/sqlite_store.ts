@@ -2,10 +2,15 @@
  * The on-disk form of the index: one SQLite database, through the runtime's built-in
  * `node:sqlite`.
  *
- * Schema: one row per package, `packages(name, dependencies)`, with the dependency list stored
- * as the protocol writes it (comma-separated). A package's list is only ever replaced whole, so
- * one row per package makes every mutation a single-row upsert or delete, and loading a million
- * packages is a single table scan.
+ * Schema: one row per package, `packages(id, name, dependencies)`, where `dependencies` lists the
+ * ids of the package's dependencies, comma-separated (`"3,17,42"`). A package's list is only ever
+ * replaced whole, so one row per package makes every mutation a single-row upsert or delete.
+ *
+ * Loading is built for a million packages. Dependencies are stored as ids, not names, so that the
+ * loader hands the index the very string objects of the names already loaded: looking up a fresh
+ * copy of a name in a million-entry `Map` costs a cache miss on the stored key (about 0.8 µs,
+ * against 0.15 µs for the same object). And rows are fetched in aggregated chunks, because
+ * node:sqlite spends about 1.3 µs on each row it returns, more than everything else per package.
  *
  * @module
  */
@@ -27,6 +32,8 @@ export type Mutation =
 /** Marks a database as pkgindex's ("pkgx"), so a foreign SQLite file is never taken for ours. */
 const APPLICATION_ID = 0x706b6778;
 const SCHEMA_VERSION = 1;
+/** Rows fetched per aggregated read while loading. */
+const LOAD_CHUNK_ROWS = 50_000;
 
 /** A data file that cannot be used; the message names the file and the reason. */
 export class DataFileError extends Error {
@@ -59,8 +66,7 @@ export class SqliteStore {
   readonly #db: DatabaseSync;
   /** Whether the packages table exists; a new file gets it in prepareForWrites. */
   #hasSchema: boolean;
-  #upsert: StatementSync | undefined;
-  #delete: StatementSync | undefined;
+  #statements: { idOf: StatementSync; upsert: StatementSync; remove: StatementSync } | undefined;
 
   private constructor(path: string, db: DatabaseSync, hasSchema: boolean) {
     this.path = path;
@@ -108,13 +114,64 @@ export class SqliteStore {
     }
   }
 
-  /** Every stored package with its dependencies, in no particular order. */
+  /**
+   * Every stored package with its dependencies, in no particular order. The names of
+   * dependencies are the very string objects of the packages they name. Throws
+   * {@linkcode DataFileError} on a dependency id that no stored package has.
+   */
   *entries(): IterableIterator<[name: string, dependencies: string[]]> {
+    const namesById = this.#readNamesById();
+    for (const { ids, values } of this.#readColumn("dependencies", ";")) {
+      for (const [i, id] of ids.entries()) {
+        const name = namesById[Number(id)]!;
+        const list = values[i]!;
+        const dependencies = list === "" ? [] : list.split(",").map((dependencyId) => {
+          const dependency = namesById[Number(dependencyId)];
+          if (dependency !== undefined) return dependency;
+          throw new DataFileError(
+            `Package '${name}' depends on package id ${dependencyId}, which is not stored`,
+          );
+        });
+        yield [name, dependencies];
+      }
+    }
+  }
+
+  #readNamesById(): string[] {
+    const namesById: string[] = [];
+    for (const { ids, values } of this.#readColumn("name", "\n")) {
+      for (const [i, id] of ids.entries()) namesById[Number(id)] = values[i]!;
+    }
+    return namesById;
+  }
+
+  /**
+   * Reads one column of every row in id order, {@linkcode LOAD_CHUNK_ROWS} rows at a time, each
+   * chunk as two aggregated strings (the ids, and the values joined by `separator`).
+   */
+  *#readColumn(
+    column: "name" | "dependencies",
+    separator: "\n" | ";",
+  ): IterableIterator<{ ids: string[]; values: string[] }> {
     if (!this.#hasSchema) return;
-    const rows = this.#db.prepare("SELECT name, dependencies FROM packages").iterate();
-    for (const row of rows) {
-      const dependencies = String(row.dependencies);
-      yield [String(row.name), dependencies === "" ? [] : dependencies.split(",")];
+    const chunk = this.#db.prepare(
+      `SELECT max(id) AS last, group_concat(id, ',' ORDER BY id) AS ids,
+              group_concat(${column}, char(${separator.charCodeAt(0)}) ORDER BY id) AS "values"
+       FROM (SELECT id, ${column} FROM packages WHERE id > ? ORDER BY id LIMIT ${LOAD_CHUNK_ROWS})`,
+    );
+    let after = 0;
+    while (true) {
+      const row = chunk.get(after)!;
+      if (row.last === null) return;
+      const ids = String(row.ids).split(",");
+      const values = String(row.values).split(separator);
+      if (ids.length !== values.length) {
+        throw new DataFileError(
+          `Data file '${this.path}' has a malformed ${column} after id ${after}`,
+        );
+      }
+      yield { ids, values };
+      after = Number(row.last);
     }
   }
 
@@ -128,18 +185,25 @@ export class SqliteStore {
     if (!this.#hasSchema) {
       this.#db.exec(`
         BEGIN;
-        CREATE TABLE packages (name TEXT PRIMARY KEY, dependencies TEXT NOT NULL) WITHOUT ROWID, STRICT;
+        CREATE TABLE packages (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL UNIQUE,
+          dependencies TEXT NOT NULL
+        ) STRICT;
         PRAGMA application_id = ${APPLICATION_ID};
         PRAGMA user_version = ${SCHEMA_VERSION};
         COMMIT;
       `);
       this.#hasSchema = true;
     }
-    this.#upsert = this.#db.prepare(
-      "INSERT INTO packages (name, dependencies) VALUES (?, ?) " +
-        "ON CONFLICT (name) DO UPDATE SET dependencies = excluded.dependencies",
-    );
-    this.#delete = this.#db.prepare("DELETE FROM packages WHERE name = ?");
+    this.#statements = {
+      idOf: this.#db.prepare("SELECT id FROM packages WHERE name = ?"),
+      upsert: this.#db.prepare(
+        "INSERT INTO packages (name, dependencies) VALUES (?, ?) " +
+          "ON CONFLICT (name) DO UPDATE SET dependencies = excluded.dependencies",
+      ),
+      remove: this.#db.prepare("DELETE FROM packages WHERE name = ?"),
+    };
   }
 
   /**
@@ -147,16 +211,18 @@ export class SqliteStore {
    * it throws, none of them are.
    */
   commit(mutations: readonly Mutation[]): void {
-    if (this.#upsert === undefined || this.#delete === undefined) {
+    const statements = this.#statements;
+    if (statements === undefined) {
       throw new Error("SqliteStore.commit needs prepareForWrites first");
     }
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       for (const mutation of mutations) {
         if (mutation.kind === "index") {
-          this.#upsert.run(mutation.name, mutation.dependencies.join(","));
+          const ids = this.#idsOf(mutation.dependencies);
+          statements.upsert.run(mutation.name, ids);
         } else {
-          this.#delete.run(mutation.name);
+          statements.remove.run(mutation.name);
         }
       }
       this.#db.exec("COMMIT");
@@ -166,9 +232,20 @@ export class SqliteStore {
     }
   }
 
+  /** The stored ids of `names`, comma-separated, as the `dependencies` column holds them. */
+  #idsOf(names: readonly string[]): string {
+    return names.map((name) => {
+      const row = this.#statements!.idOf.get(name);
+      if (row === undefined) {
+        throw new Error(`Cannot store a dependency on '${name}': it is not stored`);
+      }
+      return row.id;
+    }).join(",");
+  }
+
   /** Folds the write-ahead log back into the database file and closes it. */
   close(): void {
-    if (this.#upsert !== undefined) this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (this.#statements !== undefined) this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     this.#db.close();
   }
 }

@@ -216,15 +216,29 @@ Deno.test("server refuses to start on a foreign, corrupt, inconsistent or unreac
     db.close();
     const corrupt = `${dir}/corrupt.db`;
     await Deno.writeTextFile(corrupt, "SQLite format 3\0".padEnd(4096, "x"));
-    const inconsistent = `${dir}/inconsistent.db`;
-    const store = SqliteStore.open(inconsistent);
-    store.prepareForWrites("normal");
-    store.commit([{ kind: "index", name: "a", dependencies: ["ghost"] }]);
-    store.close();
+    /** Makes a pkgindex data file and then writes `sql` into it behind pkgindex's back. */
+    const tampered = (name: string, sql: string) => {
+      const path = `${dir}/${name}.db`;
+      const store = SqliteStore.open(path);
+      store.prepareForWrites("normal");
+      store.commit([{ kind: "index", name: "a", dependencies: [] }]);
+      store.close();
+      const db = new DatabaseSync(path);
+      db.exec("PRAGMA journal_mode = DELETE");
+      db.exec(sql);
+      db.close();
+      return path;
+    };
+    const dangling = tampered("dangling", "UPDATE packages SET dependencies = '99'");
+    const cyclic = tampered(
+      "cyclic",
+      "INSERT INTO packages VALUES (2, 'b', '1'); UPDATE packages SET dependencies = '2' WHERE id = 1",
+    );
     const cases: [string, RegExp][] = [
       [foreign, /is not a pkgindex database \(it is a SQLite database of another application\)/],
       [corrupt, /is not a pkgindex database: /],
-      [inconsistent, /cannot be used: Package 'a' depends on 'ghost', which is not listed/],
+      [dangling, /cannot be used: Package 'a' depends on package id 99, which is not stored/],
+      [cyclic, /cannot be used: Package '[ab]' is part of a dependency cycle/],
       [
         `${dir}/missing-directory/index.db`,
         /Cannot open data file '.*': unable to open database file/,
