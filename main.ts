@@ -15,6 +15,7 @@ import {
 } from "./lib/cli.ts";
 import { createLogger } from "./lib/log.ts";
 import { errorMessage, serve } from "./lib/server.ts";
+import { stressCommand } from "./lib/stress_cli.ts";
 import { VERSION } from "./lib/version.ts";
 
 /**
@@ -23,6 +24,7 @@ import { VERSION } from "./lib/version.ts";
  */
 const SUBCOMMANDS = new Map<string, (args: string[]) => Promise<number>>([
   ["serve", serveCommand],
+  ["stress", stressCommand],
 ]);
 
 /**
