@@ -14,6 +14,7 @@ import {
   UsageError,
 } from "./lib/cli.ts";
 import { createLogger } from "./lib/log.ts";
+import { benchCommand } from "./lib/bench_cli.ts";
 import { errorMessage, serve } from "./lib/server.ts";
 import { stressCommand } from "./lib/stress_cli.ts";
 import { VERSION } from "./lib/version.ts";
@@ -25,6 +26,7 @@ import { VERSION } from "./lib/version.ts";
 const SUBCOMMANDS = new Map<string, (args: string[]) => Promise<number>>([
   ["serve", serveCommand],
   ["stress", stressCommand],
+  ["bench", benchCommand],
 ]);
 
 /**
