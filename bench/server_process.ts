@@ -87,10 +87,15 @@ export function pkgindexArgs(extra: string[] = []): string[] {
   ];
 }
 
-/** The resident memory of process `pid` in bytes, from `/proc` (Linux only). */
+/**
+ * The resident memory of process `pid` in bytes, from `ps` (Deno reads `/proc/<pid>` only with
+ * every permission, `ps` needs just `--allow-run=ps`).
+ */
 export async function residentBytes(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const match = status.match(/^VmRSS:\s+(\d+) kB$/m);
-  if (match === null) throw new Error(`Cannot find VmRSS in /proc/${pid}/status`);
-  return Number(match[1]) * 1024;
+  const output = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] }).output();
+  const kib = Number(new TextDecoder().decode(output.stdout).trim());
+  if (!output.success || !Number.isInteger(kib)) {
+    throw new Error(`Cannot read the resident memory of process ${pid} with ps`);
+  }
+  return kib * 1024;
 }
