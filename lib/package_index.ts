@@ -7,11 +7,16 @@
  *
  * Memory layout: each package name is interned to a small integer slot when it is first indexed;
  * the graph is kept in arrays indexed by slot. Per package that is one `Map` entry (name → slot),
- * one array of dependency slots, one dependents count and one mark word. Slots of removed
+ * one exactly sized array of dependency slots (one shared empty one for packages without
+ * dependencies), one dependents count and one mark word: about 150 bytes for a package with four
+ * dependencies, so 1,000,000 such packages fit in 200 MB. Slots of removed
  * packages are recycled, so memory follows the number of packages indexed now, not ever.
  *
  * @module
  */
+
+/** The dependency list of every package that has none, shared to save an array per package. */
+const NO_DEPENDENCIES: readonly number[] = Object.freeze([]);
 
 /**
  * An in-memory dependency graph that only ever holds a consistent state: every dependency of an
@@ -36,7 +41,7 @@ export class PackageIndex {
   /** Slot → the package's name. */
   #names: string[] = [];
   /** Slot → dependency slots, without duplicates. */
-  #dependencies: number[][] = [];
+  #dependencies: (readonly number[])[] = [];
   /** Slot → how many indexed packages depend on it. Derived from #dependencies; kept for speed. */
   #dependentCounts = new Int32Array(1024);
   /** Slot → last generation that visited it; lets one walk mark slots without allocating a set. */
@@ -72,21 +77,30 @@ export class PackageIndex {
    */
   index(name: string, dependencies: readonly string[]): boolean {
     const slot = this.#slots.get(name);
+    if (dependencies.length === 0) return this.#apply(name, slot, NO_DEPENDENCIES);
     const generation = this.#nextGeneration();
-    const resolved: number[] = [];
+    // Sized up front: an array grown by push() keeps room for 16 more slots it never uses.
+    const resolved: number[] = new Array(dependencies.length);
+    let count = 0;
     for (const dependency of dependencies) {
       const dependencySlot = this.#slots.get(dependency);
       if (dependencySlot === undefined) return false;
       if (this.#marks[dependencySlot] === generation) continue;
       this.#marks[dependencySlot] = generation;
-      resolved.push(dependencySlot);
+      resolved[count++] = dependencySlot;
     }
+    resolved.length = count;
+    return this.#apply(name, slot, resolved);
+  }
+
+  /** Indexes `name` (at `slot`, when it is indexed already) with resolved `dependencies`. */
+  #apply(name: string, slot: number | undefined, dependencies: readonly number[]): boolean {
     if (slot === undefined) {
-      this.#insert(name, resolved);
+      this.#insert(name, dependencies);
       return true;
     }
-    if (this.#wouldCloseCycle(slot, resolved)) return false;
-    this.#setDependencies(slot, resolved);
+    if (this.#wouldCloseCycle(slot, dependencies)) return false;
+    this.#setDependencies(slot, dependencies);
     return true;
   }
 
@@ -174,7 +188,10 @@ export class PackageIndex {
     return false;
   }
 
-  #insert(name: string, dependencies: number[]): void {
+  #insert(name: string, dependencies: readonly number[]): void {
+    // A name sliced out of a longer string (V8 does that from 13 characters) would keep the whole
+    // request batch it was read from alive; a concatenation flattened by slice() keeps only itself.
+    if (name.length >= 13) name = (name + " ").slice(0, -1);
     const slot = this.#freeSlots.pop() ?? this.#names.length;
     if (slot === this.#names.length) {
       this.#names.push(name);
@@ -188,7 +205,7 @@ export class PackageIndex {
   }
 
   /** The one place that changes edges, so dependent counts and the edge count always agree. */
-  #setDependencies(slot: number, dependencies: number[]): void {
+  #setDependencies(slot: number, dependencies: readonly number[]): void {
     const counts = this.#dependentCounts;
     const old = this.#dependencies[slot]!;
     for (const dependency of old) counts[dependency]! -= 1;
