@@ -16,7 +16,7 @@
  */
 
 /** The dependency list of every package that has none, shared to save an array per package. */
-const NO_DEPENDENCIES: readonly number[] = Object.freeze([]);
+const NO_DEPENDENCIES: readonly number[] = [];
 
 /**
  * An in-memory dependency graph that only ever holds a consistent state: every dependency of an
@@ -50,6 +50,8 @@ export class PackageIndex {
   /** Slots of removed packages, ready to be reused. */
   #freeSlots: number[] = [];
   #edgeCount = 0;
+  /** Reused by index() to collect dependency slots before copying them to their exact size. */
+  #scratch: number[] = [];
 
   /** The number of packages indexed. */
   get size(): number {
@@ -79,17 +81,17 @@ export class PackageIndex {
     const slot = this.#slots.get(name);
     if (dependencies.length === 0) return this.#apply(name, slot, NO_DEPENDENCIES);
     const generation = this.#nextGeneration();
-    // Sized up front: an array grown by push() keeps room for 16 more slots it never uses.
-    const resolved: number[] = new Array(dependencies.length);
-    let count = 0;
+    const scratch = this.#scratch;
+    scratch.length = 0;
     for (const dependency of dependencies) {
       const dependencySlot = this.#slots.get(dependency);
       if (dependencySlot === undefined) return false;
       if (this.#marks[dependencySlot] === generation) continue;
       this.#marks[dependencySlot] = generation;
-      resolved[count++] = dependencySlot;
+      scratch.push(dependencySlot);
     }
-    resolved.length = count;
+    // A copy of exactly this length: an array grown by push() keeps room for ~16 more slots.
+    const resolved = scratch.slice();
     return this.#apply(name, slot, resolved);
   }
 
