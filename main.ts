@@ -18,6 +18,8 @@ import { openDurableIndex, type OpenedDataFile } from "./lib/durable_index.ts";
 import type { SyncMode } from "./lib/sqlite_store.ts";
 import { errorMessage } from "./lib/errors.ts";
 import { serve, type Server } from "./lib/server.ts";
+import { benchCommand } from "./lib/bench_cli.ts";
+import { stressCommand } from "./lib/stress_cli.ts";
 import { VERSION } from "./lib/version.ts";
 
 /**
@@ -26,6 +28,8 @@ import { VERSION } from "./lib/version.ts";
  */
 const SUBCOMMANDS = new Map<string, (args: string[]) => Promise<number>>([
   ["serve", serveCommand],
+  ["stress", stressCommand],
+  ["bench", benchCommand],
 ]);
 
 /**

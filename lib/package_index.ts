@@ -297,6 +297,10 @@ export class PackageIndex {
   }
 
   #insert(name: string, dependencies: readonly number[]): number {
+    // A name sliced out of a longer string (V8 does that from 13 characters) would keep the whole
+    // batch of requests it was read from alive; a concatenation flattened by slice() keeps only
+    // a copy of the name.
+    if (name.length >= 13) name = (name + " ").slice(0, -1);
     let slot = this.#freeSlots.pop();
     if (slot === undefined) {
       slot = this.#names.length;
