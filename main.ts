@@ -14,6 +14,9 @@ import {
   UsageError,
 } from "./lib/cli.ts";
 import { createLogger } from "./lib/log.ts";
+import { renderMetrics } from "./lib/metrics.ts";
+import { serveMetrics } from "./lib/metrics_server.ts";
+import { PackageIndex } from "./lib/package_index.ts";
 import { errorMessage, serve } from "./lib/server.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -50,11 +53,22 @@ async function serveCommand(args: string[]): Promise<number> {
 
 async function runServer(config: ServeConfig): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
+  const index = new PackageIndex();
   let server;
+  let metrics;
+  let stopping = false;
   try {
-    server = serve({ ...config, logger });
+    server = serve({ ...config, index, logger });
+    const stats = server.stats;
+    metrics = config.metricsPort === undefined ? undefined : serveMetrics({
+      hostname: config.hostname,
+      port: config.metricsPort,
+      render: () => renderMetrics({ stats, index }),
+      healthy: () => !stopping,
+    });
   } catch (error) {
     logger.error(errorMessage(error));
+    await server?.shutdown();
     return 1;
   }
   logger.info(
@@ -62,9 +76,15 @@ async function runServer(config: ServeConfig): Promise<number> {
       `(max-line-bytes=${config.maxLineBytes} max-connections=${config.maxConnections} ` +
       `idle-timeout=${config.idleTimeout}s)`,
   );
+  if (metrics !== undefined) {
+    logger.info(`Serving /metrics and /healthz on ${metrics.addr.hostname}:${metrics.addr.port}`);
+  }
   const signal = await waitForSignal(["SIGINT", "SIGTERM"]);
   logger.info(`Received ${signal}; shutting down`);
+  // /healthz answers 503 from here on, while the connections drain.
+  stopping = true;
   await server.shutdown();
+  await metrics?.shutdown();
   logger.info(`Stopped. ${server.stats.summary()}`);
   return 0;
 }

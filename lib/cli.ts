@@ -32,6 +32,8 @@ export interface ServeConfig {
   idleTimeout: number;
   /** The least severe log level written. */
   logLevel: LogLevel;
+  /** The HTTP port of `/metrics` and `/healthz`, on the same host; `undefined` for none. */
+  metricsPort: number | undefined;
 }
 
 /** What the `serve` command line asks for. */
@@ -51,6 +53,7 @@ export const SERVE_ENV_VARIABLES = {
   "max-connections": "PKGINDEX_MAX_CONNECTIONS",
   "idle-timeout": "PKGINDEX_IDLE_TIMEOUT",
   "log-level": "PKGINDEX_LOG_LEVEL",
+  "metrics-port": "PKGINDEX_METRICS_PORT",
 } as const;
 
 /** The usage text of `pkgindex serve`. */
@@ -69,6 +72,8 @@ Options (each can also be set by the environment variable shown):
   --idle-timeout SECONDS  close a connection idle this long, 0 for never
                           (PKGINDEX_IDLE_TIMEOUT, default ${SERVE_DEFAULTS.idleTimeout})
   --log-level LEVEL       debug, info, warn or error (PKGINDEX_LOG_LEVEL, default info)
+  --metrics-port PORT     serve GET /metrics (Prometheus) and GET /healthz over HTTP
+                          on this port of the same host (PKGINDEX_METRICS_PORT, default off)
   --version               print the version and exit
   -h, --help              print this help and exit
 
@@ -100,6 +105,7 @@ export function parseServeArgs(args: string[], env: EnvReader): ServeCommand {
         "max-connections": { type: "string" },
         "idle-timeout": { type: "string" },
         "log-level": { type: "string" },
+        "metrics-port": { type: "string" },
         version: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -129,6 +135,7 @@ export function parseServeArgs(args: string[], env: EnvReader): ServeCommand {
         SERVE_DEFAULTS.maxConnections,
       idleTimeout: parseSeconds(setting("idle-timeout")) ?? SERVE_DEFAULTS.idleTimeout,
       logLevel: parseChoice(setting("log-level"), LOG_LEVELS) ?? "info",
+      metricsPort: parseInteger(setting("metrics-port"), { min: 0, max: 65535 }),
     },
   };
 }

@@ -1,0 +1,31 @@
+import { strictEqual, throws } from "node:assert/strict";
+import { parseServeArgs, UsageError } from "../lib/cli.ts";
+
+function metricsPort(args: string[], env: Record<string, string> = {}): number | undefined {
+  const command = parseServeArgs(args, (name) => env[name]);
+  if (command.kind !== "serve") throw new Error(`Expected a serve command, got ${command.kind}`);
+  return command.config.metricsPort;
+}
+
+Deno.test("parseServeArgs leaves the metrics listener off by default", () => {
+  strictEqual(metricsPort([]), undefined);
+});
+
+Deno.test("parseServeArgs reads --metrics-port, falling back to PKGINDEX_METRICS_PORT", () => {
+  strictEqual(metricsPort(["--metrics-port", "9100"]), 9100);
+  strictEqual(metricsPort([], { PKGINDEX_METRICS_PORT: "9200" }), 9200);
+  strictEqual(metricsPort(["--metrics-port", "9100"], { PKGINDEX_METRICS_PORT: "9200" }), 9100);
+});
+
+Deno.test("parseServeArgs rejects a metrics port that is not a port number", () => {
+  throws(
+    () => metricsPort(["--metrics-port", "http"]),
+    new UsageError("Cannot parse --metrics-port 'http': expected an integer from 0 to 65535"),
+  );
+  throws(
+    () => metricsPort([], { PKGINDEX_METRICS_PORT: "70000" }),
+    new UsageError(
+      "Cannot parse PKGINDEX_METRICS_PORT '70000': expected an integer from 0 to 65535",
+    ),
+  );
+});
