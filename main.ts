@@ -7,12 +7,15 @@
  */
 
 import {
+  parseSendArgs,
   parseServeArgs,
+  SEND_USAGE,
   SERVE_ENV_VARIABLES,
   SERVE_USAGE,
   type ServeConfig,
   UsageError,
 } from "./lib/cli.ts";
+import { readMessages, send } from "./lib/client.ts";
 import { createLogger } from "./lib/log.ts";
 import { renderMetrics } from "./lib/metrics.ts";
 import { serveMetrics } from "./lib/metrics_server.ts";
@@ -26,6 +29,7 @@ import { VERSION } from "./lib/version.ts";
  */
 const SUBCOMMANDS = new Map<string, (args: string[]) => Promise<number>>([
   ["serve", serveCommand],
+  ["send", sendCommand],
 ]);
 
 /**
@@ -39,7 +43,8 @@ export async function main(args: string[]): Promise<number> {
     return await (subcommand === undefined ? serveCommand(args) : subcommand(rest));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    printError(`${error.message}\nRun 'pkgindex --help' for usage.`);
+    const help = subcommand === undefined ? "pkgindex --help" : `pkgindex ${first} --help`;
+    printError(`${error.message}\nRun '${help}' for usage.`);
     return 2;
   }
 }
@@ -86,6 +91,21 @@ async function runServer(config: ServeConfig): Promise<number> {
   await server.shutdown();
   await metrics?.shutdown();
   logger.info(`Stopped. ${server.stats.summary()}`);
+  return 0;
+}
+
+/** Sends request lines from the arguments or standard input and prints the replies. */
+async function sendCommand(args: string[]): Promise<number> {
+  const command = parseSendArgs(args, readEnv);
+  if (command.kind === "help") return print(SEND_USAGE);
+  const { hostname, port, messages } = command.config;
+  try {
+    const batches = messages.length > 0 ? [messages] : readMessages(Deno.stdin);
+    for await (const replies of send(batches, { hostname, port })) print(replies.join("\n"));
+  } catch (error) {
+    printError(errorMessage(error));
+    return 1;
+  }
   return 0;
 }
 
