@@ -4,6 +4,7 @@ import { createLogger } from "../lib/log.ts";
 import { serve } from "../lib/server.ts";
 import { VERSION } from "../lib/version.ts";
 import { parseExposition } from "./exposition.ts";
+import { startPkgindex } from "./pkgindex_process.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const quiet = createLogger({ level: "error", write: () => {} });
@@ -109,43 +110,21 @@ Deno.test("pkgindex --version prints the version", async () => {
 });
 
 Deno.test("pkgindex serves /metrics and /healthz on --metrics-port until SIGTERM", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", MAIN, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0"],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    env: {},
-  }).spawn();
-  const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  while (!log.includes("/healthz on")) {
-    const chunk = await stderr.read();
-    if (chunk.done) throw new Error(`pkgindex exited early; its log: ${log}`);
-    log += chunk.value;
-  }
-  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(log)![1]);
-  const metricsPort = Number(/\/healthz on 127\.0\.0\.1:(\d+)/.exec(log)![1]);
-
+  const pkgindex = await startPkgindex([Deno.execPath(), "run", "--allow-net", MAIN]);
   const replies: string[] = [];
   const messages = [["INDEX|gmp|", "INDEX|isl|gmp", "QUERY|cloog|"]];
-  for await (const batch of send(messages, { hostname: "127.0.0.1", port })) replies.push(...batch);
+  const options = { hostname: "127.0.0.1", port: pkgindex.port };
+  for await (const batch of send(messages, options)) replies.push(...batch);
   strictEqual(replies.join(" "), "OK OK FAIL");
-  const health = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
+  const health = await fetch(`http://127.0.0.1:${pkgindex.metricsPort}/healthz`);
   strictEqual(`${health.status} ${await health.text()}`, "200 ok\n");
-  const samples = parseExposition(
-    await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
-  );
+  const metrics = await fetch(`http://127.0.0.1:${pkgindex.metricsPort}/metrics`);
+  const samples = parseExposition(await metrics.text());
   strictEqual(samples.get('pkgindex_requests_total{command="INDEX",result="OK"}'), 2);
   strictEqual(samples.get('pkgindex_requests_total{command="QUERY",result="FAIL"}'), 1);
   strictEqual(samples.get("pkgindex_packages"), 2);
   strictEqual(samples.get("pkgindex_dependency_edges"), 1);
-
-  child.kill("SIGTERM");
-  while (true) {
-    const chunk = await stderr.read();
-    if (chunk.done) break;
-    log += chunk.value;
-  }
-  strictEqual((await child.status).code, 0, log);
+  const { code, log } = await pkgindex.stop();
+  strictEqual(code, 0, log);
   strictEqual(log.includes("Received SIGTERM; shutting down"), true, log);
 });
