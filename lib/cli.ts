@@ -59,6 +59,7 @@ export const SERVE_ENV_VARIABLES = {
 
 /** The usage text of `pkgindex serve`. */
 export const SERVE_USAGE = `Usage: pkgindex [serve] [options]
+       pkgindex send [--host HOST] [--port PORT] [MESSAGE...]  (see 'pkgindex send --help')
 
 Serves the package dependency index over TCP. Each request is one line,
 <COMMAND>|<package>|<dependencies>, answered with OK, FAIL or ERROR.

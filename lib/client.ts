@@ -63,7 +63,7 @@ export async function* send(
     throw new Error(`Cannot connect to ${address}: ${errorMessage(error)}`, { cause: error });
   }
   const progress: Progress = { sent: 0, writing: true, failure: undefined };
-  const writing = writeMessages(conn, messages, { progress, address });
+  const writing = writeMessages(messages, { conn, progress, address });
   const batches = readLineBatches(conn, { maxLineBytes: MAX_REPLY_BYTES });
   let received = 0;
   try {
@@ -103,11 +103,10 @@ export async function* send(
  * `progress` and closes the connection, which ends the reading side too.
  */
 async function writeMessages(
-  conn: Deno.TcpConn,
   messages: AsyncIterable<readonly string[]> | Iterable<readonly string[]>,
-  context: { progress: Progress; address: string },
+  context: { conn: Deno.TcpConn; progress: Progress; address: string },
 ): Promise<void> {
-  const { progress, address } = context;
+  const { conn, progress, address } = context;
   try {
     for await (const batch of messages) {
       if (batch.length === 0) continue;
