@@ -7,18 +7,24 @@
  */
 
 import {
+  parseSendArgs,
   parseServeArgs,
+  SEND_USAGE,
   SERVE_ENV_VARIABLES,
   SERVE_USAGE,
   type ServeConfig,
   UsageError,
 } from "./lib/cli.ts";
-import { createLogger, type Logger } from "./lib/log.ts";
-import { openDurableIndex, type OpenedDataFile } from "./lib/durable_index.ts";
-import type { SyncMode } from "./lib/sqlite_store.ts";
-import { errorMessage } from "./lib/errors.ts";
-import { serve, type Server } from "./lib/server.ts";
 import { benchCommand } from "./lib/bench_cli.ts";
+import { readMessages, send } from "./lib/client.ts";
+import { openDurableIndex, type OpenedDataFile } from "./lib/durable_index.ts";
+import { errorMessage } from "./lib/errors.ts";
+import { createLogger, type Logger } from "./lib/log.ts";
+import { renderMetrics } from "./lib/metrics.ts";
+import { serveMetrics } from "./lib/metrics_server.ts";
+import { PackageIndex } from "./lib/package_index.ts";
+import { serve, type Server } from "./lib/server.ts";
+import type { SyncMode } from "./lib/sqlite_store.ts";
 import { stressCommand } from "./lib/stress_cli.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -30,6 +36,7 @@ const SUBCOMMANDS = new Map<string, (args: string[]) => Promise<number>>([
   ["serve", serveCommand],
   ["stress", stressCommand],
   ["bench", benchCommand],
+  ["send", sendCommand],
 ]);
 
 /**
@@ -43,7 +50,8 @@ export async function main(args: string[]): Promise<number> {
     return await (subcommand === undefined ? serveCommand(args) : subcommand(rest));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    printError(`${error.message}\nRun 'pkgindex --help' for usage.`);
+    const help = subcommand === undefined ? "pkgindex --help" : `pkgindex ${first} --help`;
+    printError(`${error.message}\nRun '${help}' for usage.`);
     return 2;
   }
 }
@@ -58,9 +66,12 @@ async function serveCommand(args: string[]): Promise<number> {
 async function runServer(config: ServeConfig): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
   let dataFile: OpenedDataFile | undefined;
-  let server: Server;
+  let server: Server | undefined;
+  let metrics: Deno.HttpServer<Deno.NetAddr> | undefined;
+  let stopping = false;
   try {
     if (config.data !== undefined) dataFile = loadDataFile(config.data, config.sync, logger);
+    const index = dataFile?.index ?? new PackageIndex();
     server = serve({
       hostname: config.hostname,
       port: config.port,
@@ -68,11 +79,23 @@ async function runServer(config: ServeConfig): Promise<number> {
       maxConnections: config.maxConnections,
       idleTimeout: config.idleTimeout,
       logger,
-      ...(dataFile === undefined ? {} : { index: dataFile.durable }),
+      index: dataFile?.durable ?? index,
     });
+    const stats = server.stats;
+    const commits = dataFile?.durable.commitStats;
+    if (config.metricsPort !== undefined) {
+      metrics = serveMetrics({
+        hostname: config.hostname,
+        port: config.metricsPort,
+        render: () =>
+          renderMetrics({ stats, index, ...(commits === undefined ? {} : { commits }) }),
+        healthy: () => !stopping,
+      });
+    }
   } catch (error) {
-    dataFile?.store.close();
     logger.error(errorMessage(error));
+    await server?.shutdown();
+    dataFile?.store.close();
     return 1;
   }
   logger.info(
@@ -81,9 +104,15 @@ async function runServer(config: ServeConfig): Promise<number> {
       `idle-timeout=${config.idleTimeout}s ` +
       (config.data === undefined ? "memory only)" : `data=${config.data} sync=${config.sync})`),
   );
+  if (metrics !== undefined) {
+    logger.info(`Serving /metrics and /healthz on ${metrics.addr.hostname}:${metrics.addr.port}`);
+  }
   const signal = await waitForSignal(["SIGINT", "SIGTERM"]);
   logger.info(`Received ${signal}; shutting down`);
+  // /healthz answers 503 from here on, while the connections drain.
+  stopping = true;
   await server.shutdown();
+  await metrics?.shutdown();
   if (dataFile !== undefined) {
     dataFile.durable.flush();
     dataFile.store.close();
@@ -102,6 +131,21 @@ function loadDataFile(path: string, sync: SyncMode, logger: Logger): OpenedDataF
       `from ${path} in ${seconds} s`,
   );
   return dataFile;
+}
+
+/** Sends request lines from the arguments or standard input and prints the replies. */
+async function sendCommand(args: string[]): Promise<number> {
+  const command = parseSendArgs(args, readEnv);
+  if (command.kind === "help") return print(SEND_USAGE);
+  const { hostname, port, messages } = command.config;
+  try {
+    const batches = messages.length > 0 ? [messages] : readMessages(Deno.stdin);
+    for await (const replies of send(batches, { hostname, port })) print(replies.join("\n"));
+  } catch (error) {
+    printError(errorMessage(error));
+    return 1;
+  }
+  return 0;
 }
 
 function waitForSignal(signals: Deno.Signal[]): Promise<Deno.Signal> {

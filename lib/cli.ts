@@ -1,6 +1,7 @@
 /**
- * Command-line parsing for `pkgindex serve`: flags, their `PKGINDEX_*` environment equivalents,
- * validation and usage text. Knows nothing about `Deno.args`: callers pass arguments in.
+ * Command-line parsing for `pkgindex serve` and `pkgindex send`: flags, their `PKGINDEX_*`
+ * environment equivalents, validation and usage text. Knows nothing about `Deno.args`: callers
+ * pass arguments in.
  *
  * @module
  */
@@ -38,6 +39,8 @@ export interface ServeConfig {
   data?: string;
   /** How hard each commit pushes data to disk (with `data`). */
   sync: SyncMode;
+  /** The HTTP port of `/metrics` and `/healthz`, on the same host; `undefined` for none. */
+  metricsPort: number | undefined;
 }
 
 /** What the `serve` command line asks for. */
@@ -59,10 +62,12 @@ export const SERVE_ENV_VARIABLES = {
   "log-level": "PKGINDEX_LOG_LEVEL",
   data: "PKGINDEX_DATA",
   sync: "PKGINDEX_SYNC",
+  "metrics-port": "PKGINDEX_METRICS_PORT",
 } as const;
 
 /** The usage text of `pkgindex serve`. */
 export const SERVE_USAGE = `Usage: pkgindex [serve] [options]
+       pkgindex send [--host HOST] [--port PORT] [MESSAGE...]  (see 'pkgindex send --help')
 
 Serves the package dependency index over TCP. Each request is one line,
 <COMMAND>|<package>|<dependencies>, answered with OK, FAIL or ERROR.
@@ -81,12 +86,94 @@ Options (each can also be set by the environment variable shown):
                           survives restarts and crashes (PKGINDEX_DATA, default: memory only)
   --sync MODE             with --data: normal survives a killed process, full also
                           survives power loss (PKGINDEX_SYNC, default normal)
+  --metrics-port PORT     serve GET /metrics (Prometheus) and GET /healthz over HTTP
+                          on this port of the same host (PKGINDEX_METRICS_PORT, default off)
   --version               print the version and exit
   -h, --help              print this help and exit
 
 Flags take precedence over environment variables. SIGINT or SIGTERM stops the
 server gracefully. Exit codes: 0 after a clean stop, 1 on a runtime failure,
 2 on a usage error.`;
+
+/** Everything `pkgindex send` needs, after defaults and validation. */
+export interface SendConfig {
+  /** The server to connect to. */
+  hostname: string;
+  /** The server's TCP port. */
+  port: number;
+  /** The request lines to send; empty to read them from standard input. */
+  messages: string[];
+}
+
+/** What the `send` command line asks for. */
+export type SendCommand = { kind: "help" } | { kind: "send"; config: SendConfig };
+
+/** The usage text of `pkgindex send`. */
+export const SEND_USAGE = `Usage: pkgindex send [--host HOST] [--port PORT] [MESSAGE...]
+
+Sends each MESSAGE, one request line such as 'QUERY|openssl|', to a pkgindex
+server over one connection and prints each reply on its own line. Without
+messages, sends the lines of standard input instead.
+
+Options:
+  --host HOST   server to connect to (default 127.0.0.1)
+  --port PORT   server's TCP port (PKGINDEX_PORT, default ${SERVE_DEFAULTS.port})
+  -h, --help    print this help and exit
+
+Exit codes: 0 when every message got a reply (OK, FAIL and ERROR alike), 1 when
+the server cannot be reached, closes the connection early or answers something
+that is not a reply, 2 on a usage error.`;
+
+/**
+ * Parses the arguments of `pkgindex send`, taking the port from `PKGINDEX_PORT` when `--port` is
+ * not given, so a health check follows the server's setting. Throws {@linkcode UsageError} for an
+ * unknown flag, an invalid value or a message with a line break.
+ *
+ * @example
+ * ```ts
+ * import { parseSendArgs } from "./cli.ts";
+ *
+ * parseSendArgs(["--port", "9000", "QUERY|gmp|"], () => undefined);
+ * // { kind: "send", config: { hostname: "127.0.0.1", port: 9000, messages: ["QUERY|gmp|"] } }
+ * ```
+ */
+export function parseSendArgs(args: string[], env: EnvReader): SendCommand {
+  const { values, positionals } = withUsageErrors(() =>
+    parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    })
+  );
+  if (values.help) return { kind: "help" };
+  if (values.host === "") {
+    throw new UsageError("Cannot use --host '': expected a host name or address");
+  }
+  const fromEnv = env(SERVE_ENV_VARIABLES.port);
+  let port: Setting | undefined;
+  if (values.port !== undefined) port = { source: "--port", value: values.port };
+  else if (fromEnv !== undefined) port = { source: SERVE_ENV_VARIABLES.port, value: fromEnv };
+  for (const message of positionals) {
+    if (/[\r\n]/.test(message)) {
+      throw new UsageError(
+        `Cannot send ${JSON.stringify(message)}: a message is one line, without line breaks`,
+      );
+    }
+  }
+  return {
+    kind: "send",
+    config: {
+      hostname: values.host ?? "127.0.0.1",
+      port: parseInteger(port, { min: 1, max: 65535 }) ?? SERVE_DEFAULTS.port,
+      messages: positionals,
+    },
+  };
+}
 
 /**
  * Parses the arguments of `pkgindex serve`, falling back to `env` and then to the defaults.
@@ -114,6 +201,7 @@ export function parseServeArgs(args: string[], env: EnvReader): ServeCommand {
         "log-level": { type: "string" },
         data: { type: "string" },
         sync: { type: "string" },
+        "metrics-port": { type: "string" },
         version: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -149,6 +237,7 @@ export function parseServeArgs(args: string[], env: EnvReader): ServeCommand {
         SERVE_DEFAULTS.maxConnections,
       idleTimeout: parseSeconds(setting("idle-timeout")) ?? SERVE_DEFAULTS.idleTimeout,
       logLevel: parseChoice(setting("log-level"), LOG_LEVELS) ?? "info",
+      metricsPort: parseInteger(setting("metrics-port"), { min: 0, max: 65535 }),
     },
   };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseServeArgs, SERVE_ENV_VARIABLES, UsageError } from "../lib/cli.ts";
+import { parseSendArgs, parseServeArgs, SERVE_ENV_VARIABLES, UsageError } from "../lib/cli.ts";
 import { runMain, startServerProcess, TestClient } from "./test_server.ts";
 
 const noEnv = () => undefined;
@@ -15,6 +15,7 @@ Deno.test("parseServeArgs applies the documented defaults", () => {
       idleTimeout: 300,
       logLevel: "info",
       sync: "normal",
+      metricsPort: undefined,
     },
   });
 });
@@ -116,4 +117,59 @@ Deno.test("deno.json grants the start and compile tasks exactly the documented v
     const granted = /--allow-env=(\S+)/.exec(config.tasks[task])?.[1]?.split(",").sort().join(",");
     assert.equal(granted, documented, `the ${task} task`);
   }
+});
+
+function metricsPort(args: string[], env: Record<string, string> = {}): number | undefined {
+  const command = parseServeArgs(args, (name) => env[name]);
+  if (command.kind !== "serve") throw new Error(`Expected a serve command, got ${command.kind}`);
+  return command.config.metricsPort;
+}
+
+Deno.test("parseServeArgs leaves the metrics listener off by default", () => {
+  assert.equal(metricsPort([]), undefined);
+});
+
+Deno.test("parseServeArgs reads --metrics-port, falling back to PKGINDEX_METRICS_PORT", () => {
+  assert.equal(metricsPort(["--metrics-port", "9100"]), 9100);
+  assert.equal(metricsPort([], { PKGINDEX_METRICS_PORT: "9200" }), 9200);
+  assert.equal(metricsPort(["--metrics-port", "9100"], { PKGINDEX_METRICS_PORT: "9200" }), 9100);
+});
+
+Deno.test("parseServeArgs rejects a metrics port that is not a port number", () => {
+  assert.throws(
+    () => metricsPort(["--metrics-port", "http"]),
+    new UsageError("Cannot parse --metrics-port 'http': expected an integer from 0 to 65535"),
+  );
+  assert.throws(
+    () => metricsPort([], { PKGINDEX_METRICS_PORT: "70000" }),
+    new UsageError(
+      "Cannot parse PKGINDEX_METRICS_PORT '70000': expected an integer from 0 to 65535",
+    ),
+  );
+});
+
+Deno.test("parseSendArgs connects to 127.0.0.1:8080 by default and keeps messages in order", () => {
+  assert.deepEqual(parseSendArgs(["QUERY|a|", "QUERY|b|"], () => undefined), {
+    kind: "send",
+    config: { hostname: "127.0.0.1", port: 8080, messages: ["QUERY|a|", "QUERY|b|"] },
+  });
+});
+
+Deno.test("parseSendArgs takes --host and --port, falling back to PKGINDEX_PORT", () => {
+  const env = (name: string) => name === "PKGINDEX_PORT" ? "9000" : undefined;
+  assert.deepEqual(parseSendArgs(["--host", "localhost"], env), {
+    kind: "send",
+    config: { hostname: "localhost", port: 9000, messages: [] },
+  });
+  assert.deepEqual(parseSendArgs(["--port", "9001"], env), {
+    kind: "send",
+    config: { hostname: "127.0.0.1", port: 9001, messages: [] },
+  });
+});
+
+Deno.test("parseSendArgs rejects a message with a line break", () => {
+  assert.throws(
+    () => parseSendArgs(["QUERY|a|\nQUERY|b|"], () => undefined),
+    new UsageError('Cannot send "QUERY|a|\\nQUERY|b|": a message is one line, without line breaks'),
+  );
 });

@@ -1,0 +1,33 @@
+# pkgindex as a container: a single compiled binary on Ubuntu, run as a non-root user.
+#
+#   docker build -t pkgindex .
+#   docker run -d --name pkgindex -p 8080:8080 -v pkgindex-data:/data pkgindex
+#
+# Both stages are pinned to linux/amd64: the compile task builds for x86_64 Linux.
+
+# Build stage: the official Deno image, pinned to the version the project is developed with.
+FROM --platform=linux/amd64 denoland/deno:2.9.6 AS build
+WORKDIR /src
+COPY deno.json deno.lock main.ts ./
+COPY lib/ lib/
+# The permissions baked into the binary live in one place, the "compile" task in deno.json:
+# --allow-net and --allow-env for the PKGINDEX_* variables.
+# DURABLE MODE: read/write of the --data file is granted there too (--allow-read/--allow-write of
+# /data), not here.
+RUN deno task compile
+
+# Runtime stage: the latest Ubuntu LTS with only the binary.
+FROM --platform=linux/amd64 ubuntu:24.04
+RUN useradd --system --user-group --no-create-home --shell /usr/sbin/nologin pkgindex \
+    && mkdir /data \
+    && chown pkgindex:pkgindex /data
+COPY --from=build /src/pkgindex /usr/local/bin/pkgindex
+USER pkgindex
+# The durable mode's data file: run with --data /data/pkgindex.db.
+VOLUME /data
+EXPOSE 8080
+# Healthy when the server answers a request; pkgindex send follows PKGINDEX_PORT if it is set.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+    CMD ["pkgindex", "send", "QUERY|pkgindex-healthcheck|"]
+ENTRYPOINT ["pkgindex"]
+CMD ["serve"]
