@@ -1,7 +1,9 @@
 /**
  * `deno task bench`: runs the same loads against pkgindex and against the ceiling server
  * (`bench/ceiling.ts`), each in its own process on a free port, and prints one table with the
- * ratio pkgindex/ceiling per load.
+ * ratio pkgindex/ceiling per load. Then it runs the mixed load against pkgindex in memory only and
+ * with a data file (`--sync normal` and `--sync full`), and prints a second table with the ratio
+ * durable/memory-only.
  *
  * Run: `deno task bench [--duration SECONDS] [--warmup SECONDS] [--packages FILE]`. The packages
  * default to `../shared/data/brew-dependencies.txt` next to the repository.
@@ -12,6 +14,7 @@
 import { parseArgs } from "node:util";
 import { type BenchMix, type BenchResult, preloadPackages, runBench } from "../lib/bench.ts";
 import { readPackageList } from "../lib/package_list.ts";
+import type { PackageSpec } from "../lib/synthetic_packages.ts";
 import {
   pkgindexArgs,
   REPO_ROOT,
@@ -92,8 +95,66 @@ async function main(): Promise<void> {
   } finally {
     for (const [, server] of servers) await server.stop();
   }
+  rows.push("", await compareDurability({ packages, durationMs, warmupMs }));
   // deno-lint-ignore no-console
   console.log(rows.join("\n"));
+}
+
+/** The mixed load against pkgindex in memory only and with a data file in each sync mode. */
+async function compareDurability(
+  options: { packages: PackageSpec[]; durationMs: number; warmupMs: number },
+): Promise<string> {
+  const load = LOADS.find((candidate) => candidate.mix === "mixed")!;
+  const directory = `${REPO_ROOT}.tmp/bench-durability`;
+  await Deno.mkdir(directory, { recursive: true });
+  const variants: [string, string[]][] = [
+    ["memory only", []],
+    ["data, sync normal", ["--data", `${directory}/normal.db`, "--sync", "normal"]],
+    ["data, sync full", ["--data", `${directory}/full.db`, "--sync", "full"]],
+  ];
+  const results: BenchResult[] = [];
+  try {
+    for (const [name, flags] of variants) {
+      const server = await startServerProcess(
+        pkgindexArgs(flags, [`--allow-read=${directory}`, `--allow-write=${directory}`]),
+      );
+      try {
+        const target = { hostname: "127.0.0.1", port: server.port };
+        await preloadPackages(target, options.packages);
+        const result = await runBench({
+          ...target,
+          packages: options.packages,
+          depth: load.depth,
+          connections: load.connections,
+          durationMs: options.durationMs,
+          warmupMs: options.warmupMs,
+          mix: load.mix,
+          seed: 1,
+        });
+        if (result.unexpected > 0) {
+          throw new Error(`${name} gave ${result.unexpected} unexpected replies`);
+        }
+        log(
+          `${load.name} / ${name}: ${result.requestsPerSecond} req/s, p99 ${result.latency.p99} µs`,
+        );
+        results.push(result);
+      } finally {
+        await server.stop();
+      }
+    }
+  } finally {
+    await Deno.remove(directory, { recursive: true });
+  }
+  const memory = results[0]!;
+  return [
+    `| ${load.name} | req/s | ratio to memory only | p50/p99 µs |`,
+    "|---|---:|---:|---:|",
+    ...variants.map(([name], i) => {
+      const result = results[i]!;
+      const ratio = (result.requestsPerSecond / memory.requestsPerSecond).toFixed(3);
+      return `| ${name} | ${result.requestsPerSecond} | ${ratio} | ${result.latency.p50}/${result.latency.p99} |`;
+    }),
+  ].join("\n");
 }
 
 const HEADER =

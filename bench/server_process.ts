@@ -72,11 +72,15 @@ export async function startServerProcess(args: string[]): Promise<ServerProcess>
   };
 }
 
-/** The pkgindex server's arguments for {@linkcode startServerProcess}: 127.0.0.1, a free port. */
-export function pkgindexArgs(extra: string[] = []): string[] {
+/**
+ * The pkgindex server's arguments for {@linkcode startServerProcess}: 127.0.0.1, a free port,
+ * then `extra` server flags; `permissions` are added to the network one.
+ */
+export function pkgindexArgs(extra: string[] = [], permissions: string[] = []): string[] {
   return [
     "run",
     "--allow-net=127.0.0.1",
+    ...permissions,
     "main.ts",
     "serve",
     "--host",
