@@ -67,7 +67,10 @@ export const SERVE_ENV_VARIABLES = {
 
 /** The usage text of `pkgindex serve`. */
 export const SERVE_USAGE = `Usage: pkgindex [serve] [options]
-       pkgindex send [--host HOST] [--port PORT] [MESSAGE...]  (see 'pkgindex send --help')
+       pkgindex send [--host HOST] [--port PORT] [MESSAGE...]   send requests, print replies
+       pkgindex stress [options]   check a server with the official harness's scenario
+       pkgindex bench [options]    measure a server's throughput and latency
+       (each subcommand documents itself: pkgindex <subcommand> --help)
 
 Serves the package dependency index over TCP. Each request is one line,
 <COMMAND>|<package>|<dependencies>, answered with OK, FAIL or ERROR.

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { CommitStats } from "./durable_index.ts";
 import { COMMANDS } from "./protocol.ts";
 import type { ServerStats } from "./stats.ts";
 import { VERSION } from "./version.ts";
@@ -21,30 +22,6 @@ export interface IndexSize {
   readonly size: number;
   /** The number of dependency edges between indexed packages. */
   readonly edgeCount: number;
-}
-
-/**
- * A latency histogram with fixed buckets, as the durable store keeps it for its commits. Counts
- * are per bucket, not cumulative, so observing a value is one increment; rendering accumulates.
- */
-export interface LatencyHistogram {
-  /** The buckets' upper bounds in seconds, ascending; a last bucket without bound is implied. */
-  readonly bounds: readonly number[];
-  /**
-   * Observations per bucket: `counts[i]` for values above `bounds[i - 1]` and at most
-   * `bounds[i]`, and `counts[bounds.length]` for values above the last bound.
-   */
-  readonly counts: readonly number[];
-  /** The sum of every observation, in seconds. */
-  readonly sum: number;
-}
-
-/** What the durable store reports about its commits. */
-export interface CommitStats {
-  /** Transactions committed to the data file. */
-  readonly commits: number;
-  /** How long each commit took. */
-  readonly latency: LatencyHistogram;
 }
 
 /** Everything {@linkcode renderMetrics} reports. */
@@ -133,6 +110,12 @@ export function renderMetrics(source: MetricsSource): string {
     metric("pkgindex_commits_total", "counter", "Transactions committed to the data file.");
     lines.push(`pkgindex_commits_total ${commits.commits}`);
     metric(
+      "pkgindex_commit_failures_total",
+      "counter",
+      "Commits that failed; their changes were undone in memory and answered ERROR.",
+    );
+    lines.push(`pkgindex_commit_failures_total ${commits.failures}`);
+    metric(
       "pkgindex_commit_duration_seconds",
       "histogram",
       "Time taken by each commit to the data file.",
@@ -143,7 +126,7 @@ export function renderMetrics(source: MetricsSource): string {
   return lines.join("\n");
 }
 
-function pushHistogram(lines: string[], name: string, histogram: LatencyHistogram): void {
+function pushHistogram(lines: string[], name: string, histogram: CommitStats["latency"]): void {
   let cumulative = 0;
   for (const [i, bound] of histogram.bounds.entries()) {
     cumulative += histogram.counts[i] ?? 0;

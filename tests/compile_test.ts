@@ -1,7 +1,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { SERVE_ENV_VARIABLES } from "../lib/cli.ts";
 import { VERSION } from "../lib/version.ts";
-import { startPkgindex } from "./pkgindex_process.ts";
+import { startServerProcess } from "./test_server.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
@@ -72,7 +72,7 @@ Deno.test({
   async fn() {
     try {
       deepStrictEqual(await run(["--version"]), { code: 0, stdout: `pkgindex ${VERSION}\n` });
-      const pkgindex = await startPkgindex([binary]);
+      const pkgindex = await startServerProcess([binary, "--metrics-port", "0"]);
       const port = String(pkgindex.port);
       deepStrictEqual(await run(["send", "--port", port, "INDEX|gmp|", "QUERY|gmp|", "?"]), {
         code: 0,

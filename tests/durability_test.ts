@@ -6,6 +6,7 @@ import { createRandom, randomInt } from "../lib/random.ts";
 import { SqliteStore } from "../lib/sqlite_store.ts";
 import {
   exchange,
+  MAIN,
   recordingLogger,
   runMain,
   startServerProcess,
@@ -153,15 +154,20 @@ async function mutateUntilKilled(workload: Workload, prefix: string, seed: numbe
 }
 
 Deno.test("durable server loses no acknowledged change when killed with SIGKILL", async () => {
-  const permissionsFor = (path: string) => [
+  const serverCommand = (path: string) => [
+    Deno.execPath(),
+    "run",
     "--allow-net",
     `--allow-read=${path}`,
     `--allow-write=${path}`,
+    MAIN,
+    "--data",
+    path,
   ];
   for (const [round, killAfterMs] of [[1, 150], [2, 400], [3, 800]] as const) {
     await withTempDir(async (dir) => {
       const path = `${dir}/index.db`;
-      const server = await startServerProcess(["--data", path], permissionsFor(path));
+      const server = await startServerProcess(serverCommand(path));
       const workloads: Workload[] = await Promise.all(
         Array.from({ length: 8 }, async () => ({
           client: await TestClient.connect(server.port),
@@ -181,7 +187,7 @@ Deno.test("durable server loses no acknowledged change when killed with SIGKILL"
       const acknowledged = workloads.reduce((sum, w) => sum + w.indexed.size, 0);
       assert.ok(acknowledged > 0, "some changes were acknowledged before the kill");
 
-      const restarted = await startServerProcess(["--data", path], permissionsFor(path));
+      const restarted = await startServerProcess(serverCommand(path));
       try {
         for (const [i, workload] of workloads.entries()) {
           for (let p = 0; p < 40; p++) {
@@ -192,8 +198,7 @@ Deno.test("durable server loses no acknowledged change when killed with SIGKILL"
           }
         }
       } finally {
-        restarted.child.kill("SIGTERM");
-        assert.equal((await restarted.finish()).code, 0);
+        assert.equal((await restarted.stop()).code, 0);
       }
       const store = SqliteStore.open(path);
       const stored = new Map(store.entries());
@@ -246,11 +251,9 @@ Deno.test("server refuses to start on a foreign, corrupt, inconsistent or unreac
     ];
     for (const [path, message] of cases) {
       const before = await Deno.readFile(path).catch(() => undefined);
-      const result = await runMain(["--port", "0", "--data", path], [
-        "--allow-net",
-        `--allow-read=${dir}`,
-        `--allow-write=${dir}`,
-      ]);
+      const result = await runMain(["--port", "0", "--data", path], {
+        permissions: ["--allow-net", `--allow-read=${dir}`, `--allow-write=${dir}`],
+      });
       assert.equal(result.code, 1, path);
       assert.match(result.stderr, message);
       assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");

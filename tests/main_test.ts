@@ -4,42 +4,9 @@ import { createLogger } from "../lib/log.ts";
 import { serve } from "../lib/server.ts";
 import { VERSION } from "../lib/version.ts";
 import { parseExposition } from "./exposition.ts";
-import { startPkgindex } from "./pkgindex_process.ts";
+import { MAIN, runMain, startServerProcess } from "./test_server.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const quiet = createLogger({ level: "error", write: () => {} });
-
-interface RunOptions {
-  /** Deno permission flags. Default: `--allow-net` only, so the caller's environment is unseen. */
-  permissions?: string[];
-  /** Text for standard input. Default: none. */
-  stdin?: string;
-  /** Extra environment variables. */
-  env?: Record<string, string>;
-}
-
-/** Runs `deno run main.ts ...args` and returns its exit code and output. */
-async function runMain(args: string[], options: RunOptions = {}) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...(options.permissions ?? ["--allow-net"]), MAIN, ...args],
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: options.env ?? {},
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
-    await writer.close();
-  }
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
 
 Deno.test("pkgindex send prints each reply on its own line and exits 0", async () => {
   const server = serve({ hostname: "127.0.0.1", port: 0, logger: quiet });
@@ -110,7 +77,14 @@ Deno.test("pkgindex --version prints the version", async () => {
 });
 
 Deno.test("pkgindex serves /metrics and /healthz on --metrics-port until SIGTERM", async () => {
-  const pkgindex = await startPkgindex([Deno.execPath(), "run", "--allow-net", MAIN]);
+  const pkgindex = await startServerProcess([
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    MAIN,
+    "--metrics-port",
+    "0",
+  ]);
   const replies: string[] = [];
   const messages = [["INDEX|gmp|", "INDEX|isl|gmp", "QUERY|cloog|"]];
   const options = { hostname: "127.0.0.1", port: pkgindex.port };
@@ -127,4 +101,37 @@ Deno.test("pkgindex serves /metrics and /healthz on --metrics-port until SIGTERM
   const { code, log } = await pkgindex.stop();
   strictEqual(code, 0, log);
   strictEqual(log.includes("Received SIGTERM; shutting down"), true, log);
+});
+
+Deno.test("pkgindex with --data reports its commits on /metrics", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "pkgindex_metrics_" });
+  try {
+    const path = `${dir}/index.db`;
+    const pkgindex = await startServerProcess([
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+      MAIN,
+      "--data",
+      path,
+      "--metrics-port",
+      "0",
+    ]);
+    const options = { hostname: "127.0.0.1", port: pkgindex.port };
+    for (const message of ["INDEX|gmp|", "INDEX|isl|gmp", "QUERY|isl|"]) {
+      for await (const replies of send([[message]], options)) strictEqual(replies.join(), "OK");
+    }
+    const metrics = await fetch(`http://127.0.0.1:${pkgindex.metricsPort}/metrics`);
+    const samples = parseExposition(await metrics.text());
+    strictEqual(samples.get("pkgindex_commits_total"), 2, "one commit per mutating connection");
+    strictEqual(samples.get("pkgindex_commit_failures_total"), 0);
+    strictEqual(samples.get('pkgindex_commit_duration_seconds_bucket{le="+Inf"}'), 2);
+    strictEqual(samples.get("pkgindex_packages"), 2);
+    const { code, log } = await pkgindex.stop();
+    strictEqual(code, 0, log);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1,5 +1,6 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
-import { type CommitStats, renderMetrics } from "../lib/metrics.ts";
+import type { CommitStats } from "../lib/durable_index.ts";
+import { renderMetrics } from "../lib/metrics.ts";
 import { PackageIndex } from "../lib/package_index.ts";
 import { ServerStats } from "../lib/stats.ts";
 import { VERSION } from "../lib/version.ts";
@@ -86,6 +87,7 @@ pkgindex_dependency_edges 3
 Deno.test("renderMetrics adds commit metrics with cumulative latency buckets when given commit stats", () => {
   const commits: CommitStats = {
     commits: 6,
+    failures: 1,
     latency: { bounds: [0.001, 0.01, 0.1], counts: [2, 0, 3, 1], sum: 1.25 },
   };
   const text = renderMetrics({ stats: new ServerStats(), index: new PackageIndex(), commits });
@@ -94,6 +96,9 @@ Deno.test("renderMetrics adds commit metrics with cumulative latency buckets whe
     `# HELP pkgindex_commits_total Transactions committed to the data file.
 # TYPE pkgindex_commits_total counter
 pkgindex_commits_total 6
+# HELP pkgindex_commit_failures_total Commits that failed; their changes were undone in memory and answered ERROR.
+# TYPE pkgindex_commit_failures_total counter
+pkgindex_commit_failures_total 1
 # HELP pkgindex_commit_duration_seconds Time taken by each commit to the data file.
 # TYPE pkgindex_commit_duration_seconds histogram
 pkgindex_commit_duration_seconds_bucket{le="0.001"} 2

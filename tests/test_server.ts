@@ -133,33 +133,42 @@ async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
   return all;
 }
 
+/** The absolute path of main.ts, to run it from any working directory. */
+export const MAIN: string = new URL("../main.ts", import.meta.url).pathname;
+
 /** A pkgindex server running as a child process, as a user would start it. */
 export interface ServerProcess {
-  /** The port it listens on (it was started with `--port 0`). */
+  /** The protocol port (it was started with `--port 0`). */
   port: number;
+  /** The HTTP port of `/metrics` and `/healthz`, when started with `--metrics-port`. */
+  metricsPort: number | undefined;
   /** The child process. */
   child: Deno.ChildProcess;
-  /** Waits for it to exit and returns its exit code and everything it logged. */
+  /** Sends SIGTERM, then does what {@linkcode ServerProcess.finish} does. */
+  stop(): Promise<{ code: number; signal: Deno.Signal | null; log: string }>;
+  /** Waits for the process to exit and returns its exit code and everything it logged. */
   finish(): Promise<{ code: number; signal: Deno.Signal | null; log: string }>;
 }
 
 /**
- * Runs `deno run main.ts --host 127.0.0.1 --port 0 ...args` with `permissions` (for example
- * `["--allow-net"]`) and resolves once it logs that it is listening.
+ * Starts `command` (a program and its arguments: `[Deno.execPath(), "run", "--allow-net", MAIN]`
+ * or a compiled binary) with `--host 127.0.0.1 --port 0` added, and resolves once it logs that
+ * it listens (and, when `command` includes `--metrics-port`, where its metrics are served).
  */
-export async function startServerProcess(
-  args: string[],
-  permissions: string[] = ["--allow-net"],
-): Promise<ServerProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, "main.ts", "--host", "127.0.0.1", "--port", "0", ...args],
+export async function startServerProcess(command: string[]): Promise<ServerProcess> {
+  const [program, ...args] = command;
+  const child = new Deno.Command(program!, {
+    args: [...args, "--host", "127.0.0.1", "--port", "0"],
+    stdin: "null",
     stdout: "null",
     stderr: "piped",
   }).spawn();
   const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
   const listening = /listening on 127\.0\.0\.1:(\d+)/;
-  while (!listening.test(log)) {
+  const metrics = /\/healthz on 127\.0\.0\.1:(\d+)/;
+  const wantsMetrics = command.includes("--metrics-port");
+  let log = "";
+  while (!listening.test(log) || (wantsMetrics && !metrics.test(log))) {
     const { value, done } = await stderr.read();
     if (done) {
       const status = await child.status;
@@ -167,30 +176,53 @@ export async function startServerProcess(
     }
     log += value;
   }
-  const port = Number(listening.exec(log)![1]);
+  const finish = async () => {
+    for (let chunk = await stderr.read(); !chunk.done; chunk = await stderr.read()) {
+      log += chunk.value;
+    }
+    const status = await child.status;
+    return { code: status.code, signal: status.signal, log };
+  };
   return {
-    port,
+    port: Number(listening.exec(log)![1]),
+    metricsPort: wantsMetrics ? Number(metrics.exec(log)![1]) : undefined,
     child,
-    async finish() {
-      for (let chunk = await stderr.read(); !chunk.done; chunk = await stderr.read()) {
-        log += chunk.value;
-      }
-      const status = await child.status;
-      return { code: status.code, signal: status.signal, log };
+    finish,
+    stop() {
+      child.kill("SIGTERM");
+      return finish();
     },
   };
+}
+
+/** Options for {@linkcode runMain}. */
+export interface RunMainOptions {
+  /** Deno permission flags. Default: `--allow-net` only. */
+  permissions?: string[];
+  /** Text for standard input. Default: none. */
+  stdin?: string;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
 }
 
 /** Runs `deno run main.ts ...args` to completion and returns its exit code and output. */
 export async function runMain(
   args: string[],
-  permissions: string[] = ["--allow-net"],
+  options: RunMainOptions = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, "main.ts", ...args],
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...(options.permissions ?? ["--allow-net"]), MAIN, ...args],
+    stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+    env: options.env ?? {},
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(encoder.encode(options.stdin));
+    await writer.close();
+  }
+  const output = await child.output();
   return {
     code: output.code,
     stdout: decoder.decode(output.stdout),
