@@ -83,16 +83,10 @@ export class PackageIndex {
       const slot = index.#slotFor(name);
       if (listed[slot]) throw new Error(`Package '${name}' is listed twice`);
       listed[slot] = true;
-      const generation = index.#nextGeneration();
-      const resolved = index.#resolved;
-      resolved.length = 0;
-      for (const dependency of dependencies) {
-        const dependencySlot = index.#slotFor(dependency);
-        if (index.#marks[dependencySlot] === generation) continue;
-        index.#marks[dependencySlot] = generation;
-        resolved.push(dependencySlot);
-      }
-      index.#setDependencies(slot, resolved);
+      index.#setDependencies(
+        slot,
+        index.#resolve(dependencies, { createMissing: true }) as number[],
+      );
     }
     for (let slot = 0; slot < index.#names.length; slot++) {
       if (!listed[slot]) {
@@ -101,9 +95,9 @@ export class PackageIndex {
         throw new Error(`Package '${dependent}' depends on '${missing}', which is not listed`);
       }
     }
-    const onCycle = index.#findCycleMember();
-    if (onCycle !== undefined) {
-      throw new Error(`Package '${onCycle}' is part of a dependency cycle`);
+    const { cycleMember } = index.#postOrder();
+    if (cycleMember !== undefined) {
+      throw new Error(`Package '${index.#names[cycleMember]}' is part of a dependency cycle`);
     }
     return index;
   }
@@ -133,7 +127,7 @@ export class PackageIndex {
    * on with a dependency it did not have before walks the graph below that dependency.
    */
   index(name: string, dependencies: readonly string[]): boolean {
-    const resolved = this.#resolve(dependencies);
+    const resolved = this.#resolve(dependencies, { createMissing: false });
     if (typeof resolved === "string") return false;
     const slot = this.#slots.get(name);
     if (slot === undefined) {
@@ -174,46 +168,24 @@ export class PackageIndex {
 
   /** Every indexed package with its dependencies, dependencies before their dependents. */
   *entries(): IterableIterator<[name: string, dependencies: string[]]> {
-    const generation = this.#nextGeneration();
-    const order: number[] = [];
-    // Depth-first post-order with an explicit stack: a long dependency chain must not overflow.
-    const stack: number[] = [];
-    const positions: number[] = [];
-    for (const root of this.#slots.values()) {
-      if (this.#marks[root] === generation) continue;
-      this.#marks[root] = generation;
-      stack.push(root);
-      positions.push(0);
-      while (stack.length > 0) {
-        const top = stack.length - 1;
-        const slot = stack[top]!;
-        const position = positions[top]!;
-        if (position < this.#degree[slot]!) {
-          positions[top] = position + 1;
-          const dependency = this.#edges[this.#firstEdge[slot]! + position]!;
-          if (this.#marks[dependency] === generation) continue;
-          this.#marks[dependency] = generation;
-          stack.push(dependency);
-          positions.push(0);
-        } else {
-          order.push(stack.pop()!);
-          positions.pop();
-        }
-      }
+    for (const slot of this.#postOrder().order) {
+      yield [this.#names[slot]!, this.#dependencyNames(slot)];
     }
-    for (const slot of order) yield [this.#names[slot]!, this.#dependencyNames(slot)];
   }
 
   /**
    * The slots of `dependencies` without repeats, in #resolved, or the first name that is not
-   * indexed.
+   * indexed. With `createMissing` (for loading) such a name gets a slot instead.
    */
-  #resolve(dependencies: readonly string[]): number[] | string {
+  #resolve(
+    dependencies: readonly string[],
+    options: { createMissing: boolean },
+  ): number[] | string {
     const generation = this.#nextGeneration();
     const resolved = this.#resolved;
     resolved.length = 0;
     for (const dependency of dependencies) {
-      const slot = this.#slots.get(dependency);
+      const slot = options.createMissing ? this.#slotFor(dependency) : this.#slots.get(dependency);
       if (slot === undefined) return dependency;
       if (this.#marks[slot] === generation) continue;
       this.#marks[slot] = generation;
@@ -258,11 +230,17 @@ export class PackageIndex {
     return false;
   }
 
-  /** A package on a dependency cycle, or `undefined` when the graph is acyclic. */
-  #findCycleMember(): string | undefined {
+  /**
+   * Every slot in depth-first post-order, so each comes after its dependencies, and a slot on a
+   * dependency cycle if there is one (the order then puts some dependency after its dependent).
+   * Uses an explicit stack: a long dependency chain must not overflow the call stack.
+   */
+  #postOrder(): { order: number[]; cycleMember: number | undefined } {
     const IN_PROGRESS = 1;
     const DONE = 2;
     const states = new Uint8Array(this.#names.length);
+    const order: number[] = [];
+    let cycleMember: number | undefined;
     const stack: number[] = [];
     const positions: number[] = [];
     for (const root of this.#slots.values()) {
@@ -275,20 +253,22 @@ export class PackageIndex {
         const slot = stack[top]!;
         const position = positions[top]!;
         if (position === this.#degree[slot]) {
-          states[stack.pop()!] = DONE;
+          states[slot] = DONE;
+          order.push(slot);
+          stack.pop();
           positions.pop();
           continue;
         }
         positions[top] = position + 1;
         const dependency = this.#edges[this.#firstEdge[slot]! + position]!;
-        if (states[dependency] === IN_PROGRESS) return this.#names[dependency];
-        if (states[dependency] === DONE) continue;
+        if (states[dependency] === IN_PROGRESS) cycleMember ??= dependency;
+        if (states[dependency] !== 0) continue;
         states[dependency] = IN_PROGRESS;
         stack.push(dependency);
         positions.push(0);
       }
     }
-    return undefined;
+    return { order, cycleMember };
   }
 
   /** The slot of `name`, giving it one (with no dependencies) if it has none. */
