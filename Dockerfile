@@ -11,9 +11,7 @@ WORKDIR /src
 COPY deno.json deno.lock main.ts ./
 COPY lib/ lib/
 # The permissions baked into the binary live in one place, the "compile" task in deno.json:
-# --allow-net and --allow-env for the PKGINDEX_* variables.
-# DURABLE MODE: read/write of the --data file is granted there too (--allow-read/--allow-write of
-# /data), not here.
+# --allow-net, --allow-env for the PKGINDEX_* variables, and read/write for the --data file.
 RUN deno task compile
 
 # Runtime stage: the latest Ubuntu LTS with only the binary.
@@ -23,11 +21,11 @@ RUN useradd --system --user-group --no-create-home --shell /usr/sbin/nologin pkg
     && chown pkgindex:pkgindex /data
 COPY --from=build /src/pkgindex /usr/local/bin/pkgindex
 USER pkgindex
-# The durable mode's data file: run with --data /data/pkgindex.db.
+# The index survives restarts in /data/pkgindex.db (see CMD).
 VOLUME /data
 EXPOSE 8080
 # Healthy when the server answers a request; pkgindex send follows PKGINDEX_PORT if it is set.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
     CMD ["pkgindex", "send", "QUERY|pkgindex-healthcheck|"]
 ENTRYPOINT ["pkgindex"]
-CMD ["serve"]
+CMD ["serve", "--data", "/data/pkgindex.db"]
