@@ -21,8 +21,18 @@ export interface ReadLineBatchesOptions {
   onRead?: (byteCount: number) => void;
 }
 
-/** The read buffer of a quiet connection: 10,000 idle connections hold 10 MiB of buffers. */
-export const MIN_READ_BUFFER_BYTES = 1024;
+/**
+ * One decoder for every connection: decoding without `stream: true` keeps no state between
+ * calls, so sharing it is safe and saves an object per connection.
+ */
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * The read buffer of a quiet connection. Deno holds it for as long as the read is pending, which
+ * for an idle connection is forever: 10,000 idle connections hold 2.5 MiB of buffers. It still
+ * takes a typical request in one read; a longer one takes a few as the buffer doubles.
+ */
+export const MIN_READ_BUFFER_BYTES = 256;
 /** The read buffer of a busy connection: large enough that a pipelining client is read in bulk. */
 export const MAX_READ_BUFFER_BYTES = 64 * 1024;
 
@@ -54,7 +64,6 @@ export async function* readLineBatches(
   options: ReadLineBatchesOptions,
 ): AsyncGenerator<Line[], void, void> {
   const splitter = new LineSplitter(options.maxLineBytes);
-  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   let buffer = new Uint8Array(MIN_READ_BUFFER_BYTES);
   while (true) {
     const byteCount = await source.read(buffer);

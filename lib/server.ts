@@ -84,7 +84,8 @@ export class Server {
   readonly #idleTimeoutMs: number;
   readonly #shutdownGraceMs: number;
   readonly #sessions = new Set<Session>();
-  readonly #connectionTasks = new Set<Promise<void>>();
+  /** Resolved during shutdown once no connection is left open. */
+  readonly #allClosed = Promise.withResolvers<void>();
   readonly #acceptTask: Promise<void>;
   /** A coarse clock (ms) advanced by the idle sweep, so the hot path never reads the time. */
   #clock = Date.now();
@@ -141,7 +142,8 @@ export class Server {
     const deadline = setTimeout(() => {
       for (const session of this.#sessions) closeQuietly(session.conn);
     }, this.#shutdownGraceMs);
-    await Promise.all(this.#connectionTasks);
+    if (this.stats.connectionsOpen === 0) this.#allClosed.resolve();
+    await this.#allClosed.promise;
     clearTimeout(deadline);
   }
 
@@ -162,9 +164,8 @@ export class Server {
         continue;
       }
       this.#atConnectionLimit = false;
-      const task = this.#serveConnection(conn);
-      this.#connectionTasks.add(task);
-      task.finally(() => this.#connectionTasks.delete(task));
+      // Not awaited: it never rejects, and shutdown waits for every connection through #allClosed.
+      this.#serveConnection(conn);
     }
   }
 
@@ -183,11 +184,10 @@ export class Server {
   async #serveConnection(conn: Deno.TcpConn): Promise<void> {
     const session: Session = { conn, lastActive: this.#clock, answering: false };
     const stats = this.stats;
-    const peer = formatAddress(conn.remoteAddr);
     this.#sessions.add(session);
     stats.connectionsAccepted++;
     stats.connectionsOpen++;
-    this.#logger.debug(`Connection from ${peer} opened`);
+    this.#logger.debug(`Connection from ${formatAddress(conn.remoteAddr)} opened`);
     try {
       conn.setNoDelay(true);
       const batches = readLineBatches(conn, {
@@ -211,12 +211,15 @@ export class Server {
         session.answering = false;
         if (this.#closing) break;
       }
-      this.#logger.debug(`Connection from ${peer} closed`);
+      this.#logger.debug(`Connection from ${formatAddress(conn.remoteAddr)} closed`);
     } catch (error) {
-      this.#logger.debug(`Connection from ${peer} failed: ${errorMessage(error)}`);
+      this.#logger.debug(
+        `Connection from ${formatAddress(conn.remoteAddr)} failed: ${errorMessage(error)}`,
+      );
     } finally {
       this.#sessions.delete(session);
       stats.connectionsOpen--;
+      if (this.#closing && stats.connectionsOpen === 0) this.#allClosed.resolve();
       closeQuietly(conn);
     }
   }
