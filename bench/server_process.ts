@@ -73,12 +73,21 @@ export async function startServerProcess(args: string[]): Promise<ServerProcess>
 }
 
 /**
+ * The V8 flags `deno task start` and the compiled binary run pkgindex with, read from deno.json
+ * so that what is measured is what is shipped.
+ */
+const SERVER_V8_FLAGS: string[] = JSON.parse(
+  Deno.readTextFileSync(new URL("../deno.json", import.meta.url)),
+).tasks.start.split(" ").filter((word: string) => word.startsWith("--v8-flags="));
+
+/**
  * The pkgindex server's arguments for {@linkcode startServerProcess}: 127.0.0.1, a free port,
  * then `extra` server flags; `permissions` are added to the network one.
  */
 export function pkgindexArgs(extra: string[] = [], permissions: string[] = []): string[] {
   return [
     "run",
+    ...SERVER_V8_FLAGS,
     "--allow-net=127.0.0.1",
     ...permissions,
     "main.ts",

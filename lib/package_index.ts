@@ -5,17 +5,20 @@
  * thread: nothing can interleave between the check ("are all dependencies indexed?") and the
  * change. Callers must keep it that way and never `await` between reading and mutating.
  *
- * Memory layout: each package name is interned to a small integer slot when it is first indexed,
- * and the graph is kept in typed arrays indexed by slot. Every dependency list lives in one shared
- * `Int32Array` (4 bytes per edge) instead of a JavaScript array per package (about 80 bytes for
- * four dependencies). Per package that is one `Map` entry with its name (about 60 bytes), a name
- * reference, and four 32-bit words: where its list starts, its length, its dependents count and a
- * visit mark. A million packages with four dependencies each take about 100 MB. Slots of removed
- * packages are recycled, and the space of replaced lists is reclaimed by compacting the edge array
- * when it fills up, so memory follows what is indexed now, not what ever was.
+ * Memory layout: each package name is interned to a small integer slot when it is first indexed
+ * ({@linkcode NameTable}), and the graph is kept in typed arrays indexed by slot. Every dependency
+ * list lives in one shared `Int32Array` (4 bytes per edge) instead of a JavaScript array per
+ * package (about 80 bytes for four dependencies). Per package that is its name (about 32 bytes),
+ * its place in the name table (8 to 16 bytes), and four 32-bit words: where its list starts, its
+ * length, its dependents count and a visit mark. A million packages with four dependencies each
+ * take about 80 MB. Slots of removed packages are recycled, and the space of replaced lists is
+ * reclaimed by compacting the edge array when it fills up, so memory follows what is indexed
+ * now, not what ever was.
  *
  * @module
  */
+
+import { NameTable } from "./name_table.ts";
 
 /**
  * An in-memory dependency graph that only ever holds a consistent state: every dependency of an
@@ -35,10 +38,8 @@
  * ```
  */
 export class PackageIndex {
-  /** Name → slot, for indexed packages only. */
-  #slots = new Map<string, number>();
-  /** Slot → the package's name ("" for a free slot). */
-  #names: string[] = [];
+  /** Name ↔ slot, for indexed packages only. */
+  #table = new NameTable();
   /**
    * Every dependency list, back to back: slot `s` depends on the slots in
    * `#edges[#firstEdge[s] .. #firstEdge[s] + #degree[s])`, without duplicates.
@@ -55,8 +56,6 @@ export class PackageIndex {
   /** Slot → last generation that visited it; lets one walk mark slots without allocating a set. */
   #marks = new Uint32Array(1024);
   #generation = 0;
-  /** Slots of removed packages, ready to be reused. */
-  #freeSlots: number[] = [];
   /** Scratch list for the dependency slots of the request being handled; reused to save garbage. */
   #resolved: number[] = [];
 
@@ -88,23 +87,25 @@ export class PackageIndex {
         index.#resolve(dependencies, { createMissing: true }) as number[],
       );
     }
-    for (let slot = 0; slot < index.#names.length; slot++) {
+    for (let slot = 0; slot < index.#table.slotCount; slot++) {
       if (!listed[slot]) {
-        const missing = index.#names[slot]!;
+        const missing = index.#table.nameOf(slot);
         const [dependent] = [...index.entries()].find(([, deps]) => deps.includes(missing))!;
         throw new Error(`Package '${dependent}' depends on '${missing}', which is not listed`);
       }
     }
     const { cycleMember } = index.#postOrder();
     if (cycleMember !== undefined) {
-      throw new Error(`Package '${index.#names[cycleMember]}' is part of a dependency cycle`);
+      throw new Error(
+        `Package '${index.#table.nameOf(cycleMember)}' is part of a dependency cycle`,
+      );
     }
     return index;
   }
 
   /** The number of packages indexed. */
   get size(): number {
-    return this.#slots.size;
+    return this.#table.size;
   }
 
   /** The number of dependency edges between indexed packages (duplicates counted once). */
@@ -114,7 +115,7 @@ export class PackageIndex {
 
   /** Whether `name` is indexed. */
   has(name: string): boolean {
-    return this.#slots.has(name);
+    return this.#table.slotOf(name) !== -1;
   }
 
   /**
@@ -129,8 +130,8 @@ export class PackageIndex {
   index(name: string, dependencies: readonly string[]): boolean {
     const resolved = this.#resolve(dependencies, { createMissing: false });
     if (typeof resolved === "string") return false;
-    const slot = this.#slots.get(name);
-    if (slot === undefined) {
+    const slot = this.#table.slotOf(name);
+    if (slot === -1) {
       this.#insert(name, resolved);
       return true;
     }
@@ -144,32 +145,30 @@ export class PackageIndex {
    * nothing, while any indexed package depends on it.
    */
   remove(name: string): boolean {
-    const slot = this.#slots.get(name);
-    if (slot === undefined) return true;
+    const slot = this.#table.slotOf(name);
+    if (slot === -1) return true;
     if (this.#dependentCounts[slot] !== 0) return false;
     this.#setDependencies(slot, []);
-    this.#slots.delete(name);
-    this.#names[slot] = "";
-    this.#freeSlots.push(slot);
+    this.#table.delete(name);
     return true;
   }
 
   /** The dependencies of `name` as last indexed, or `undefined` when it is not indexed. */
   dependenciesOf(name: string): string[] | undefined {
-    const slot = this.#slots.get(name);
-    return slot === undefined ? undefined : this.#dependencyNames(slot);
+    const slot = this.#table.slotOf(name);
+    return slot === -1 ? undefined : this.#dependencyNames(slot);
   }
 
   /** How many indexed packages depend on `name` (0 when it is not indexed). */
   dependentCount(name: string): number {
-    const slot = this.#slots.get(name);
-    return slot === undefined ? 0 : this.#dependentCounts[slot]!;
+    const slot = this.#table.slotOf(name);
+    return slot === -1 ? 0 : this.#dependentCounts[slot]!;
   }
 
   /** Every indexed package with its dependencies, dependencies before their dependents. */
   *entries(): IterableIterator<[name: string, dependencies: string[]]> {
     for (const slot of this.#postOrder().order) {
-      yield [this.#names[slot]!, this.#dependencyNames(slot)];
+      yield [this.#table.nameOf(slot), this.#dependencyNames(slot)];
     }
   }
 
@@ -185,8 +184,10 @@ export class PackageIndex {
     const resolved = this.#resolved;
     resolved.length = 0;
     for (const dependency of dependencies) {
-      const slot = options.createMissing ? this.#slotFor(dependency) : this.#slots.get(dependency);
-      if (slot === undefined) return dependency;
+      const slot = options.createMissing
+        ? this.#slotFor(dependency)
+        : this.#table.slotOf(dependency);
+      if (slot === -1) return dependency;
       if (this.#marks[slot] === generation) continue;
       this.#marks[slot] = generation;
       resolved.push(slot);
@@ -198,7 +199,7 @@ export class PackageIndex {
     const start = this.#firstEdge[slot]!;
     const names: string[] = [];
     for (let i = start; i < start + this.#degree[slot]!; i++) {
-      names.push(this.#names[this.#edges[i]!]!);
+      names.push(this.#table.nameOf(this.#edges[i]!));
     }
     return names;
   }
@@ -238,12 +239,12 @@ export class PackageIndex {
   #postOrder(): { order: number[]; cycleMember: number | undefined } {
     const IN_PROGRESS = 1;
     const DONE = 2;
-    const states = new Uint8Array(this.#names.length);
+    const states = new Uint8Array(this.#table.slotCount);
     const order: number[] = [];
     let cycleMember: number | undefined;
     const stack: number[] = [];
     const positions: number[] = [];
-    for (const root of this.#slots.values()) {
+    for (const root of this.#table.slots()) {
       if (states[root] !== 0) continue;
       states[root] = IN_PROGRESS;
       stack.push(root);
@@ -273,23 +274,13 @@ export class PackageIndex {
 
   /** The slot of `name`, giving it one (with no dependencies) if it has none. */
   #slotFor(name: string): number {
-    return this.#slots.get(name) ?? this.#insert(name, []);
+    const slot = this.#table.slotOf(name);
+    return slot === -1 ? this.#insert(name, []) : slot;
   }
 
   #insert(name: string, dependencies: readonly number[]): number {
-    // A name sliced out of a longer string (V8 does that from 13 characters) would keep the whole
-    // batch of requests it was read from alive; a concatenation flattened by slice() keeps only
-    // a copy of the name.
-    if (name.length >= 13) name = (name + " ").slice(0, -1);
-    let slot = this.#freeSlots.pop();
-    if (slot === undefined) {
-      slot = this.#names.length;
-      this.#names.push(name);
-      if (slot >= this.#marks.length) this.#growSlotArrays();
-    } else {
-      this.#names[slot] = name;
-    }
-    this.#slots.set(name, slot);
+    const slot = this.#table.add(name);
+    if (slot >= this.#marks.length) this.#growSlotArrays();
     this.#setDependencies(slot, dependencies);
     return slot;
   }
@@ -336,7 +327,7 @@ export class PackageIndex {
   #compactEdges(): void {
     const edges = new Int32Array(this.#edges.length);
     let end = 0;
-    for (let slot = 0; slot < this.#names.length; slot++) {
+    for (let slot = 0; slot < this.#table.slotCount; slot++) {
       const degree = this.#degree[slot]!;
       if (degree === 0) continue;
       const start = this.#firstEdge[slot]!;

@@ -110,13 +110,15 @@ Deno.test("main serves until SIGTERM, then logs a summary and exits 0", async ()
   }
 });
 
-Deno.test("deno.json grants the start and compile tasks exactly the documented variables", async () => {
+Deno.test("deno.json runs start and compile alike, with exactly the documented variables", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
   const documented = Object.values(SERVE_ENV_VARIABLES).sort().join(",");
   for (const task of ["start", "compile"]) {
     const granted = /--allow-env=(\S+)/.exec(config.tasks[task])?.[1]?.split(",").sort().join(",");
     assert.equal(granted, documented, `the ${task} task`);
   }
+  const v8Flags = (task: string) => /--v8-flags=\S+/.exec(config.tasks[task])?.[0];
+  assert.equal(v8Flags("compile"), v8Flags("start"), "the binary runs with the same V8 flags");
 });
 
 function metricsPort(args: string[], env: Record<string, string> = {}): number | undefined {
