@@ -11,6 +11,8 @@ export interface ServerProcess {
   port: number;
   /** Its process id. */
   pid: number;
+  /** What it wrote to standard error up to and including the line saying it listens. */
+  startupLog: string;
   /** Stops it with SIGTERM and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -60,6 +62,7 @@ export async function startServerProcess(args: string[]): Promise<ServerProcess>
   return {
     port,
     pid: child.pid,
+    startupLog: text,
     stop: async () => {
       try {
         child.kill("SIGTERM");

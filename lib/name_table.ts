@@ -68,20 +68,20 @@ export class NameTable {
     return this.#names[slot]!;
   }
 
-  /** Adds `name`, which must not be in the table, and returns its new slot. */
+  /**
+   * Adds `name`, which must not be in the table, and returns its new slot. The table keeps this
+   * very string: looking it up again with the same object compares no characters.
+   */
   add(name: string): number {
     if ((this.#size + 1) * 2 > this.#bucketHashes.length) this.#grow();
-    // A name cut out of a request shares memory with the whole batch it was read in; V8 keeps
-    // that batch alive for as long as the slice lives. Keep a copy of just the name.
-    const copy: string = JSON.parse(JSON.stringify(name));
     let slot = this.#freeSlots.pop();
     if (slot === undefined) {
       slot = this.#names.length;
-      this.#names.push(copy);
+      this.#names.push(name);
     } else {
-      this.#names[slot] = copy;
+      this.#names[slot] = name;
     }
-    this.#place(this.#hash(copy), slot);
+    this.#place(this.#hash(name), slot);
     this.#size++;
     return slot;
   }

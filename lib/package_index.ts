@@ -21,6 +21,16 @@
 import { NameTable } from "./name_table.ts";
 
 /**
+ * A copy of `name` that shares memory with nothing else. A name cut out of a request is, to V8,
+ * a slice of the whole batch of requests it was read with, and keeping the slice would keep the
+ * batch alive; the index keeps names for as long as the package stays. (A JSON round trip makes
+ * a plain string of exactly the name; concatenating and slicing would keep a slice again.)
+ */
+function ownCopy(name: string): string {
+  return JSON.parse(JSON.stringify(name));
+}
+
+/**
  * An in-memory dependency graph that only ever holds a consistent state: every dependency of an
  * indexed package is itself indexed, and there is no dependency cycle.
  *
@@ -62,7 +72,8 @@ export class PackageIndex {
   /**
    * Builds an index from stored entries in any order, as loading from disk needs, checking that
    * every dependency is listed and that there is no cycle. Throws an error naming the offending
-   * package otherwise. Costs O(packages + dependencies), in one pass over `entries`.
+   * package otherwise. Costs O(packages + dependencies), in one pass over `entries`. The index
+   * keeps the very name strings it is given, so hand it strings that pin nothing large.
    *
    * @example
    * ```ts
@@ -132,7 +143,7 @@ export class PackageIndex {
     if (typeof resolved === "string") return false;
     const slot = this.#table.slotOf(name);
     if (slot === -1) {
-      this.#insert(name, resolved);
+      this.#insert(ownCopy(name), resolved);
       return true;
     }
     if (this.#wouldCloseCycle(slot, resolved)) return false;
