@@ -19,7 +19,7 @@ export interface Request {
   /** The package the command is about. */
   name: string;
   /** The dependencies named by an `INDEX`, possibly with repeats; always empty for the others. */
-  dependencies: string[];
+  dependencies: readonly string[];
 }
 
 /** The possible replies: `OK` and `FAIL` answer a request, `ERROR` rejects a malformed line. */
@@ -29,11 +29,14 @@ export type Reply = "OK" | "FAIL" | "ERROR";
 export const MAX_NAME_LENGTH = 255;
 
 /** Which commands take a dependency list; for the others the third field must be empty. */
-const TAKES_DEPENDENCIES: ReadonlyMap<string, boolean> = new Map<Command, boolean>([
-  ["INDEX", true],
-  ["REMOVE", false],
-  ["QUERY", false],
-]);
+const TAKES_DEPENDENCIES: Readonly<Record<Command, boolean>> = {
+  INDEX: true,
+  REMOVE: false,
+  QUERY: false,
+};
+
+/** The dependency list of every request that names none, shared to spare an array each. */
+const NO_DEPENDENCIES: readonly string[] = Object.freeze([]);
 
 /**
  * Whether a character code may appear in a package name: `A-Z a-z 0-9 . _ + @ / : ~ -`. This
@@ -67,21 +70,18 @@ const COMMA = 0x2c;
 export function parseRequest(line: Line): Request | undefined {
   if (line === OVERLONG_LINE) return undefined;
   const firstBar = line.indexOf("|");
-  if (firstBar === -1) return undefined;
+  const command = COMMANDS.find((candidate) =>
+    candidate.length === firstBar && line.startsWith(candidate)
+  );
+  if (command === undefined) return undefined;
   const secondBar = line.indexOf("|", firstBar + 1);
-  if (secondBar === -1) return undefined;
-  const command = line.slice(0, firstBar);
-  const takesDependencies = TAKES_DEPENDENCIES.get(command);
-  if (takesDependencies === undefined) return undefined;
-  if (!isName(line, firstBar + 1, secondBar)) return undefined;
+  if (secondBar === -1 || !isName(line, firstBar + 1, secondBar)) return undefined;
   const name = line.slice(firstBar + 1, secondBar);
-  if (secondBar + 1 === line.length) {
-    return { command: command as Command, name, dependencies: [] };
-  }
-  if (!takesDependencies) return undefined;
+  if (secondBar + 1 === line.length) return { command, name, dependencies: NO_DEPENDENCIES };
+  if (!TAKES_DEPENDENCIES[command]) return undefined;
   const dependencies = parseNameList(line, secondBar + 1);
   if (dependencies === undefined) return undefined;
-  return { command: command as Command, name, dependencies };
+  return { command, name, dependencies };
 }
 
 /** Whether `text[start, end)` is a valid package name. */
