@@ -57,8 +57,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 const encoder = new TextEncoder();
 
+/**
+ * Writes one line to standard error. Logging must never take the server down: when standard
+ * error is gone (the process reading it exited), the line is dropped.
+ */
 function writeToStderr(line: string): void {
   const bytes = encoder.encode(line + "\n");
-  let written = 0;
-  while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
+  try {
+    let written = 0;
+    while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
+  } catch {
+    // Nowhere left to report it.
+  }
 }

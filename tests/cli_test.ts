@@ -175,3 +175,44 @@ Deno.test("parseSendArgs rejects a message with a line break", () => {
     new UsageError('Cannot send "QUERY|a|\\nQUERY|b|": a message is one line, without line breaks'),
   );
 });
+
+Deno.test("main keeps serving when nothing reads its log any more", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      MAIN,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      `${port}`,
+      "--log-level",
+      "debug",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  await child.stderr.cancel(); // every log line from now on meets a closed pipe
+  try {
+    let client: TestClient | undefined;
+    for (let attempt = 0; client === undefined; attempt++) {
+      client = await TestClient.connect(port).catch(async (error) => {
+        if (attempt > 100) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return undefined;
+      });
+    }
+    try {
+      assert.equal(await client.request("INDEX|a|"), "OK\n");
+      assert.equal(await client.request("QUERY|a|"), "OK\n");
+    } finally {
+      client.close();
+    }
+  } finally {
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+  }
+});
