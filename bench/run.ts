@@ -171,4 +171,12 @@ function log(message: string): void {
   console.error(message);
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    // A missing packages file or a server that would not start: one sentence, not a stack trace.
+    log(error instanceof Error ? error.message : String(error));
+    Deno.exit(1);
+  }
+}

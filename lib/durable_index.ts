@@ -174,7 +174,12 @@ export class DurableIndex implements IndexOperations {
       this.#store.commit(applied.map(({ mutation }) => mutation));
     } catch (error) {
       this.commitStats.failures++;
-      this.#undo(applied);
+      try {
+        this.#undo(applied);
+      } catch (undoError) {
+        this.#logger.error(`${errorMessage(undoError)}; stopping rather than serve wrong answers`);
+        throw undoError;
+      }
       this.#logger.error(
         `Commit of ${applied.length} change(s) failed; undone in memory and answered ERROR: ` +
           errorMessage(error),

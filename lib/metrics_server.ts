@@ -23,8 +23,8 @@ export interface MetricsServerOptions {
 
 /**
  * Starts the metrics and health listener and returns it once it is listening. It answers
- * `GET /metrics` with `render()`, `GET /healthz` with `200 ok` or `503 shutting down`, and
- * anything else with 404. Throws when the address cannot be listened on. Stop it with
+ * `GET /metrics` with `render()`, `GET /healthz` with `200 ok` or `503 shutting down` (and `HEAD`
+ * of either, as some load balancers probe), and anything else with 404. Throws when the address cannot be listened on. Stop it with
  * `shutdown()`.
  *
  * @example
@@ -45,7 +45,8 @@ export function serveMetrics(options: MetricsServerOptions): Deno.HttpServer<Den
   const { hostname, port, render, healthy } = options;
   try {
     return Deno.serve({ hostname, port, onListen() {} }, (request) => {
-      const path = request.method === "GET" ? new URL(request.url).pathname : undefined;
+      const readOnly = request.method === "GET" || request.method === "HEAD";
+      const path = readOnly ? new URL(request.url).pathname : undefined;
       if (path === "/metrics") {
         return new Response(render(), { headers: { "content-type": METRICS_CONTENT_TYPE } });
       }

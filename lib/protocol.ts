@@ -84,6 +84,22 @@ export function parseRequest(line: Line): Request | undefined {
   return { command, name, dependencies };
 }
 
+/**
+ * Whether `name` is a valid package name: 1 to {@linkcode MAX_NAME_LENGTH} characters from the
+ * name alphabet.
+ *
+ * @example
+ * ```ts
+ * import { isValidName } from "./protocol.ts";
+ *
+ * isValidName("gtk+3"); // true
+ * isValidName("a b"); // false
+ * ```
+ */
+export function isValidName(name: string): boolean {
+  return isName(name, 0, name.length);
+}
+
 /** Whether `text[start, end)` is a valid package name. */
 function isName(text: string, start: number, end: number): boolean {
   if (end <= start || end - start > MAX_NAME_LENGTH) return false;

@@ -44,10 +44,13 @@ export const SERVE_DEFAULTS = {
   shutdownGrace: 5,
 } as const;
 
+/** Accept errors that mean the process is out of a resource, not that one client went away. */
+const RESOURCE_EXHAUSTED = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+
 /** One open connection and what the server needs to know about it. */
 interface Session {
   readonly conn: Deno.TcpConn;
-  /** The server clock when bytes last arrived or a reply last left. */
+  /** `Date.now()` when bytes last arrived or a reply last left. */
   lastActive: number;
   /** True from the moment bytes are read until the replies to the lines they completed are written. */
   answering: boolean;
@@ -87,10 +90,10 @@ export class Server {
   /** Resolved during shutdown once no connection is left open. */
   readonly #allClosed = Promise.withResolvers<void>();
   readonly #acceptTask: Promise<void>;
-  /** A coarse clock (ms) advanced by the idle sweep, so the hot path never reads the time. */
-  #clock = Date.now();
   #idleSweep: ReturnType<typeof setInterval> | undefined;
   #atConnectionLimit = false;
+  /** Whether accepting last failed for lack of descriptors or memory (logged once per episode). */
+  #acceptStarved = false;
   #closing = false;
   #shutdownTask: Promise<void> | undefined;
 
@@ -154,12 +157,21 @@ export class Server {
         conn = await this.#listener.accept();
       } catch (error) {
         if (this.#closing) return;
-        // Typically out of file descriptors; back off briefly instead of spinning.
-        this.#logger.warn(`Cannot accept a connection: ${errorMessage(error)}`);
+        if (!RESOURCE_EXHAUSTED.has((error as { code?: string }).code ?? "")) {
+          // The client gave up before being accepted (reset, aborted): nothing to do about it.
+          this.#logger.debug(`Cannot accept a connection: ${errorMessage(error)}`);
+          continue;
+        }
+        // Out of file descriptors or memory: back off briefly instead of spinning, and say so once.
+        if (!this.#acceptStarved) {
+          this.#logger.warn(`Cannot accept connections: ${errorMessage(error)}; retrying`);
+        }
+        this.#acceptStarved = true;
         await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
-      if (this.#sessions.size >= this.#maxConnections) {
+      this.#acceptStarved = false;
+      if (this.stats.connectionsOpen >= this.#maxConnections) {
         this.#reject(conn);
         continue;
       }
@@ -182,7 +194,7 @@ export class Server {
 
   /** Serves one connection until it ends. Never rejects: a connection's failure stays its own. */
   async #serveConnection(conn: Deno.TcpConn): Promise<void> {
-    const session: Session = { conn, lastActive: this.#clock, answering: false };
+    const session: Session = { conn, lastActive: Date.now(), answering: false };
     const stats = this.stats;
     this.#sessions.add(session);
     stats.connectionsAccepted++;
@@ -194,19 +206,17 @@ export class Server {
         maxLineBytes: this.#maxLineBytes,
         onRead: (byteCount) => {
           stats.bytesRead += byteCount;
-          session.lastActive = this.#clock;
+          session.lastActive = Date.now();
           session.answering = true;
         },
       });
       for await (const lines of batches) {
         if (lines.length > 0) {
-          const replies = lines.map((line) => this.#answer(line));
-          const durable = this.#index.whenDurable?.();
-          if (durable !== undefined && !(await durable)) this.#answerError(lines, replies);
+          const replies = await this.#answerAll(lines);
           const bytes = encodeReplies(replies);
           await writeAll(conn, bytes);
           stats.bytesWritten += bytes.length;
-          session.lastActive = this.#clock;
+          session.lastActive = Date.now();
         }
         session.answering = false;
         if (this.#closing) break;
@@ -222,6 +232,32 @@ export class Server {
       if (this.#closing && stats.connectionsOpen === 0) this.#allClosed.resolve();
       closeQuietly(conn);
     }
+  }
+
+  /**
+   * Answers a batch of lines in order. Each request is atomic on its own, so a long batch (one
+   * read can hold thousands of requests, and a re-INDEX may walk the whole graph) is answered in
+   * slices of {@linkcode BATCH_SLICE_MS}, letting other connections in between: one client cannot
+   * hold the server. Before the replies leave, everything they may have observed is made durable;
+   * if a commit they waited on failed, they all become `ERROR`.
+   */
+  async #answerAll(lines: readonly Line[]): Promise<Reply[]> {
+    const replies: Reply[] = [];
+    let durable = true;
+    let sliceStarted = Date.now();
+    for (const line of lines) {
+      replies.push(this.#answer(line));
+      if (replies.length % 16 === 0 && Date.now() - sliceStarted >= BATCH_SLICE_MS) {
+        const pending = this.#index.whenDurable?.();
+        if (pending !== undefined) durable = (await pending) && durable;
+        await nextTurn();
+        sliceStarted = Date.now();
+      }
+    }
+    const pending = this.#index.whenDurable?.();
+    if (pending !== undefined) durable = (await pending) && durable;
+    if (!durable) this.#answerError(lines, replies);
+    return replies;
   }
 
   /** Parses one line, runs it against the index and counts the reply. */
@@ -253,8 +289,7 @@ export class Server {
   }
 
   #closeIdleSessions(): void {
-    this.#clock = Date.now();
-    const cutoff = this.#clock - this.#idleTimeoutMs;
+    const cutoff = Date.now() - this.#idleTimeoutMs;
     for (const session of this.#sessions) {
       if (session.lastActive >= cutoff) continue;
       this.stats.idleTimeouts++;
@@ -263,6 +298,17 @@ export class Server {
       this.#sessions.delete(session);
     }
   }
+}
+
+/** How long one connection's batch may run before other connections get a turn. */
+const BATCH_SLICE_MS = 5;
+
+/**
+ * Resolves after the event loop has polled for I/O, so other connections' reads get handled. (A
+ * timer, not `setImmediate`: Deno runs immediates before it polls I/O again.)
+ */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {

@@ -17,6 +17,7 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { errorMessage } from "./errors.ts";
+import { isValidName } from "./protocol.ts";
 
 /** How hard each commit pushes data to disk. */
 export type SyncMode = "normal" | "full";
@@ -32,6 +33,8 @@ export type Mutation =
 /** Marks a database as pkgindex's ("pkgx"), so a foreign SQLite file is never taken for ours. */
 const APPLICATION_ID = 0x706b6778;
 const SCHEMA_VERSION = 1;
+/** SQLite's result code for a file that is not a database. */
+const SQLITE_NOTADB = 26;
 /** Rows fetched per aggregated read while loading. */
 const LOAD_CHUNK_ROWS = 50_000;
 
@@ -107,8 +110,11 @@ export class SqliteStore {
     } catch (error) {
       db.close();
       if (error instanceof DataFileError) throw error;
+      const notADatabase = (error as { errcode?: number }).errcode === SQLITE_NOTADB;
       throw new DataFileError(
-        `Data file '${path}' is not a pkgindex database: ${errorMessage(error)}`,
+        notADatabase
+          ? `Data file '${path}' is not a pkgindex database: ${errorMessage(error)}`
+          : `Cannot read data file '${path}': ${errorMessage(error)}`,
         { cause: error },
       );
     }
@@ -140,7 +146,13 @@ export class SqliteStore {
   #readNamesById(): string[] {
     const namesById: string[] = [];
     for (const { ids, values } of this.#readColumn("name", "\n")) {
-      for (const [i, id] of ids.entries()) namesById[Number(id)] = values[i]!;
+      for (const [i, id] of ids.entries()) {
+        const name = values[i]!;
+        if (!isValidName(name)) {
+          throw new DataFileError(`Package id ${id} has the invalid name ${JSON.stringify(name)}`);
+        }
+        namesById[Number(id)] = name;
+      }
     }
     return namesById;
   }
@@ -176,26 +188,31 @@ export class SqliteStore {
   }
 
   /**
-   * Creates the schema in a new file and switches to write-ahead logging with the given sync
-   * mode: `normal` survives a killed process, `full` also survives power loss.
+   * Creates the schema in a new file, switches to write-ahead logging with the given sync mode
+   * (`normal` survives a killed process, `full` also survives power loss), and takes an
+   * exclusive lock on the file until {@linkcode SqliteStore.close}. Throws if the file cannot be
+   * written or another process holds it.
    */
   prepareForWrites(sync: SyncMode): void {
+    // One process owns the file: two servers on one file would each answer from their own memory
+    // and overwrite each other. The lock is taken by the first write below and held until close.
+    this.#db.exec("PRAGMA locking_mode = EXCLUSIVE");
     this.#db.exec("PRAGMA journal_mode = WAL");
     this.#db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
-    if (!this.#hasSchema) {
-      this.#db.exec(`
-        BEGIN;
-        CREATE TABLE packages (
-          id INTEGER PRIMARY KEY,
-          name TEXT NOT NULL UNIQUE,
-          dependencies TEXT NOT NULL
-        ) STRICT;
-        PRAGMA application_id = ${APPLICATION_ID};
-        PRAGMA user_version = ${SCHEMA_VERSION};
-        COMMIT;
-      `);
-      this.#hasSchema = true;
-    }
+    // Writing the file's identity (again, for an existing file) proves at startup that the file
+    // can be written, instead of failing every mutation later.
+    this.#db.exec(`
+      BEGIN IMMEDIATE;
+      CREATE TABLE IF NOT EXISTS packages (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        dependencies TEXT NOT NULL
+      ) STRICT;
+      PRAGMA application_id = ${APPLICATION_ID};
+      PRAGMA user_version = ${SCHEMA_VERSION};
+      COMMIT;
+    `);
+    this.#hasSchema = true;
     this.#statements = {
       idOf: this.#db.prepare("SELECT id FROM packages WHERE name = ?"),
       upsert: this.#db.prepare(

@@ -270,3 +270,48 @@ Deno.test("server explains the missing permission when it may not touch the data
     /Cannot open data file '\/tmp\/pkgindex-no-permission\.db': .*--allow-read/,
   );
 });
+
+Deno.test("server refuses a data file that another server is using", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/index.db`;
+    const command = [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+      MAIN,
+      "--data",
+      path,
+    ];
+    const first = await startServerProcess(command);
+    try {
+      assert.equal(await exchange(first.port, "INDEX|a|\n"), "OK\n");
+      const second = await runMain(["--port", "0", "--data", path], {
+        permissions: ["--allow-net", `--allow-read=${dir}`, `--allow-write=${dir}`],
+      });
+      assert.equal(second.code, 1);
+      assert.match(second.stderr, /data file '.*index\.db': database is locked/i);
+      assert.equal(await exchange(first.port, "QUERY|a|\n"), "OK\n", "the first one is unharmed");
+    } finally {
+      assert.equal((await first.stop()).code, 0);
+    }
+  });
+});
+
+Deno.test("server refuses a data file with a package name the protocol could never use", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/index.db`;
+    const store = SqliteStore.open(path);
+    store.prepareForWrites("normal");
+    store.close();
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA journal_mode = DELETE; INSERT INTO packages VALUES (1, 'has space', '')");
+    db.close();
+    const result = await runMain(["--port", "0", "--data", path], {
+      permissions: ["--allow-net", `--allow-read=${dir}`, `--allow-write=${dir}`],
+    });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /cannot be used: Package id 1 has the invalid name "has space"/);
+  });
+});

@@ -114,6 +114,9 @@ Deno.test("GET /healthz answers 200 ok while healthy and 503 once shutdown start
   const down = await fetch(url);
   strictEqual(down.status, 503);
   strictEqual(await down.text(), "shutting down\n");
+  const probe = await fetch(url, { method: "HEAD" });
+  strictEqual(probe.status, 503, "HEAD probes answer like GET");
+  await probe.body?.cancel();
   await metrics.shutdown();
 });
 

@@ -329,3 +329,30 @@ Deno.test("serve names the address when it cannot listen", async () => {
     return Promise.resolve();
   });
 });
+
+Deno.test("server answers other clients while one client's long batch is being worked through", async () => {
+  await withServer({}, async (server) => {
+    const port = server.addr.port;
+    const length = 20_000;
+    let chain = "INDEX|w0|\n";
+    for (let i = 1; i < length; i++) chain += `INDEX|w${i}|w${i - 1}\n`;
+    assert.equal(await exchange(port, chain), "OK\n".repeat(length));
+    // Each of these walks the whole chain to find the cycle it would close.
+    const flooder = await TestClient.connect(port);
+    const observer = await TestClient.connect(port);
+    try {
+      const floodCount = 3000;
+      await flooder.send(`INDEX|w0|w${length - 1}\n`.repeat(floodCount));
+      await waitFor(() => server.stats.requests.INDEX.FAIL > 0, "the flood to start");
+      assert.equal(await observer.request("QUERY|w0|"), "OK\n");
+      assert.ok(
+        server.stats.requests.INDEX.FAIL < floodCount,
+        `the query was answered before the flood was done (${server.stats.requests.INDEX.FAIL} of ${floodCount})`,
+      );
+      assert.equal(await flooder.read(floodCount * 5), "FAIL\n".repeat(floodCount));
+    } finally {
+      flooder.close();
+      observer.close();
+    }
+  });
+});
