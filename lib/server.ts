@@ -212,7 +212,26 @@ export class Server {
       });
       for await (const lines of batches) {
         if (lines.length > 0) {
-          const replies = await this.#answerAll(lines);
+          // Each request is atomic on its own, so a long batch (one read can hold thousands of
+          // requests, and a re-INDEX may walk the whole graph) is answered in slices of
+          // BATCH_SLICE_MS, letting other connections in between: one client cannot hold the
+          // server. Before the replies leave, everything they may have observed is made
+          // durable; if a commit they waited on failed, they all become ERROR.
+          const replies = new Array<Reply>(lines.length);
+          let durable = true;
+          let sliceStarted = session.lastActive; // when these lines were read
+          for (let i = 0; i < lines.length; i++) {
+            replies[i] = this.#answer(lines[i]!);
+            if ((i & 15) === 15 && Date.now() - sliceStarted >= BATCH_SLICE_MS) {
+              const pending = this.#index.whenDurable?.();
+              if (pending !== undefined && !(await pending)) durable = false;
+              await nextTurn();
+              sliceStarted = Date.now();
+            }
+          }
+          const pending = this.#index.whenDurable?.();
+          if (pending !== undefined && !(await pending)) durable = false;
+          if (!durable) this.#answerError(lines, replies);
           const bytes = encodeReplies(replies);
           await writeAll(conn, bytes);
           stats.bytesWritten += bytes.length;
@@ -232,32 +251,6 @@ export class Server {
       if (this.#closing && stats.connectionsOpen === 0) this.#allClosed.resolve();
       closeQuietly(conn);
     }
-  }
-
-  /**
-   * Answers a batch of lines in order. Each request is atomic on its own, so a long batch (one
-   * read can hold thousands of requests, and a re-INDEX may walk the whole graph) is answered in
-   * slices of {@linkcode BATCH_SLICE_MS}, letting other connections in between: one client cannot
-   * hold the server. Before the replies leave, everything they may have observed is made durable;
-   * if a commit they waited on failed, they all become `ERROR`.
-   */
-  async #answerAll(lines: readonly Line[]): Promise<Reply[]> {
-    const replies: Reply[] = [];
-    let durable = true;
-    let sliceStarted = Date.now();
-    for (const line of lines) {
-      replies.push(this.#answer(line));
-      if (replies.length % 16 === 0 && Date.now() - sliceStarted >= BATCH_SLICE_MS) {
-        const pending = this.#index.whenDurable?.();
-        if (pending !== undefined) durable = (await pending) && durable;
-        await nextTurn();
-        sliceStarted = Date.now();
-      }
-    }
-    const pending = this.#index.whenDurable?.();
-    if (pending !== undefined) durable = (await pending) && durable;
-    if (!durable) this.#answerError(lines, replies);
-    return replies;
   }
 
   /** Parses one line, runs it against the index and counts the reply. */
