@@ -24,7 +24,7 @@ export interface ServeOptions {
   maxLineBytes?: number;
   /** Connections served at once; more are closed as soon as they are accepted. Default: `10000`. */
   maxConnections?: number;
-  /** Seconds a connection may stay idle (nothing read, no reply leaving) before it is closed; 0 never closes. Default: `300`. */
+  /** Seconds a connection may send nothing before it is closed; 0 never closes. Default: `300`. */
   idleTimeout?: number;
   /** Seconds shutdown waits for replies still being written before it closes their connections. Default: `5`. */
   shutdownGrace?: number;
@@ -50,7 +50,7 @@ const RESOURCE_EXHAUSTED = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
 /** One open connection and what the server needs to know about it. */
 interface Session {
   readonly conn: Deno.TcpConn;
-  /** `Date.now()` when bytes last arrived or a reply last left. */
+  /** `Date.now()` when bytes last arrived (a reply still being written counts as idle time). */
   lastActive: number;
   /** True from the moment bytes are read until the replies to the lines they completed are written. */
   answering: boolean;
@@ -235,7 +235,6 @@ export class Server {
           const bytes = encodeReplies(replies);
           await writeAll(conn, bytes);
           stats.bytesWritten += bytes.length;
-          session.lastActive = Date.now();
         }
         session.answering = false;
         if (this.#closing) break;
