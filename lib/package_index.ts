@@ -23,11 +23,12 @@ import { NameTable } from "./name_table.ts";
 /**
  * A copy of `name` that shares memory with nothing else. A name cut out of a request is, to V8,
  * a slice of the whole batch of requests it was read with, and keeping the slice would keep the
- * batch alive; the index keeps names for as long as the package stays. (A JSON round trip makes
- * a plain string of exactly the name; concatenating and slicing would keep a slice again.)
+ * batch alive; the index keeps names for as long as the package stays. V8 copies substrings
+ * shorter than 13 characters anyway; a longer one is copied by a JSON round trip, which makes a
+ * plain string of exactly the name (concatenating and slicing would keep a slice again).
  */
 function ownCopy(name: string): string {
-  return JSON.parse(JSON.stringify(name));
+  return name.length < 13 ? name : JSON.parse(JSON.stringify(name));
 }
 
 /**
