@@ -5,8 +5,8 @@ import { PackageIndex } from "../lib/package_index.ts";
 import { createRandom, randomInt } from "../lib/random.ts";
 import { SqliteStore } from "../lib/sqlite_store.ts";
 import {
+  durableServerCommand,
   exchange,
-  MAIN,
   recordingLogger,
   runMain,
   startServerProcess,
@@ -154,20 +154,10 @@ async function mutateUntilKilled(workload: Workload, prefix: string, seed: numbe
 }
 
 Deno.test("durable server loses no acknowledged change when killed with SIGKILL", async () => {
-  const serverCommand = (path: string) => [
-    Deno.execPath(),
-    "run",
-    "--allow-net",
-    `--allow-read=${path}`,
-    `--allow-write=${path}`,
-    MAIN,
-    "--data",
-    path,
-  ];
   for (const [round, killAfterMs] of [[1, 150], [2, 400], [3, 800]] as const) {
     await withTempDir(async (dir) => {
       const path = `${dir}/index.db`;
-      const server = await startServerProcess(serverCommand(path));
+      const server = await startServerProcess(durableServerCommand(dir, path));
       const workloads: Workload[] = await Promise.all(
         Array.from({ length: 8 }, async () => ({
           client: await TestClient.connect(server.port),
@@ -187,7 +177,7 @@ Deno.test("durable server loses no acknowledged change when killed with SIGKILL"
       const acknowledged = workloads.reduce((sum, w) => sum + w.indexed.size, 0);
       assert.ok(acknowledged > 0, "some changes were acknowledged before the kill");
 
-      const restarted = await startServerProcess(serverCommand(path));
+      const restarted = await startServerProcess(durableServerCommand(dir, path));
       try {
         for (const [i, workload] of workloads.entries()) {
           for (let p = 0; p < 40; p++) {
@@ -274,17 +264,7 @@ Deno.test("server explains the missing permission when it may not touch the data
 Deno.test("server refuses a data file that another server is using", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/index.db`;
-    const command = [
-      Deno.execPath(),
-      "run",
-      "--allow-net",
-      `--allow-read=${dir}`,
-      `--allow-write=${dir}`,
-      MAIN,
-      "--data",
-      path,
-    ];
-    const first = await startServerProcess(command);
+    const first = await startServerProcess(durableServerCommand(dir, path));
     try {
       assert.equal(await exchange(first.port, "INDEX|a|\n"), "OK\n");
       const second = await runMain(["--port", "0", "--data", path], {

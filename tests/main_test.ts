@@ -4,7 +4,7 @@ import { createLogger } from "../lib/log.ts";
 import { serve } from "../lib/server.ts";
 import { VERSION } from "../lib/version.ts";
 import { parseExposition } from "./exposition.ts";
-import { MAIN, runMain, startServerProcess } from "./test_server.ts";
+import { durableServerCommand, MAIN, runMain, startServerProcess } from "./test_server.ts";
 
 const quiet = createLogger({ level: "error", write: () => {} });
 
@@ -108,14 +108,7 @@ Deno.test("pkgindex with --data reports its commits on /metrics", async () => {
   try {
     const path = `${dir}/index.db`;
     const pkgindex = await startServerProcess([
-      Deno.execPath(),
-      "run",
-      "--allow-net",
-      `--allow-read=${dir}`,
-      `--allow-write=${dir}`,
-      MAIN,
-      "--data",
-      path,
+      ...durableServerCommand(dir, path),
       "--metrics-port",
       "0",
     ]);

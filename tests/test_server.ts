@@ -136,6 +136,23 @@ async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
 /** The absolute path of main.ts, to run it from any working directory. */
 export const MAIN: string = new URL("../main.ts", import.meta.url).pathname;
 
+/**
+ * The command that runs main.ts with a data file at `path`, allowed to read and write only in
+ * `directory`; add flags after it.
+ */
+export function durableServerCommand(directory: string, path: string): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    `--allow-read=${directory}`,
+    `--allow-write=${directory}`,
+    MAIN,
+    "--data",
+    path,
+  ];
+}
+
 /** A pkgindex server running as a child process, as a user would start it. */
 export interface ServerProcess {
   /** The protocol port (it was started with `--port 0`). */
