@@ -196,3 +196,78 @@ Deno.test("PackageIndex.fromEntries refuses a dependency cycle", () => {
     /'a' is part of a dependency cycle/,
   );
 });
+
+/** The rules, written as plainly as possible, to check PackageIndex against. */
+class NaiveIndex {
+  readonly packages = new Map<string, Set<string>>();
+
+  index(name: string, dependencies: readonly string[]): boolean {
+    if (!dependencies.every((dependency) => this.packages.has(dependency))) return false;
+    if (this.packages.has(name) && dependencies.some((d) => d === name || this.reaches(d, name))) {
+      return false;
+    }
+    this.packages.set(name, new Set(dependencies));
+    return true;
+  }
+
+  remove(name: string): boolean {
+    for (const dependencies of this.packages.values()) if (dependencies.has(name)) return false;
+    this.packages.delete(name);
+    return true;
+  }
+
+  /** Whether `to` can be reached from `from` along dependencies. */
+  reaches(from: string, to: string): boolean {
+    const seen = new Set<string>();
+    const pending = [from];
+    while (pending.length > 0) {
+      const current = pending.pop()!;
+      if (current === to) return true;
+      if (seen.has(current)) continue;
+      seen.add(current);
+      pending.push(...this.packages.get(current) ?? []);
+    }
+    return false;
+  }
+}
+
+Deno.test("PackageIndex makes the same decisions as the plain rules through 200,000 operations", () => {
+  const random = createRandom(7);
+  const names = Array.from(
+    { length: 3000 },
+    (_, i) => (i % 3 === 0 ? `long-package-name-${i}` : `p${i}`),
+  );
+  const index = new PackageIndex();
+  const model = new NaiveIndex();
+  const outcomes = { indexed: 0, cycle: 0, missing: 0, removed: 0, kept: 0 };
+  for (let step = 0; step < 200_000; step++) {
+    // Early on, mostly new names (growing the tables); later, churn among the existing ones.
+    const pool = Math.min(names.length, 50 + step / 20);
+    const name = names[randomInt(random, pool)]!;
+    const choice = random();
+    if (choice < 0.55) {
+      const dependencies = Array.from(
+        { length: randomInt(random, 5) },
+        () => names[randomInt(random, pool)]!,
+      );
+      const allIndexed = dependencies.every((dependency) => model.packages.has(dependency));
+      const accepted = model.index(name, dependencies);
+      assert.equal(index.index(name, dependencies), accepted, `step ${step}: INDEX ${name}`);
+      outcomes[accepted ? "indexed" : allIndexed ? "cycle" : "missing"]++;
+    } else if (choice < 0.9) {
+      const removed = model.remove(name);
+      assert.equal(index.remove(name), removed, `step ${step}: REMOVE ${name}`);
+      outcomes[removed ? "removed" : "kept"]++;
+    } else {
+      assert.equal(index.has(name), model.packages.has(name), `step ${step}: QUERY ${name}`);
+    }
+  }
+  for (const [outcome, count] of Object.entries(outcomes)) {
+    assert.ok(count > 1000, `the run exercised '${outcome}' (${count} times)`);
+  }
+  assert.equal(index.size, model.packages.size);
+  for (const [name, dependencies] of model.packages) {
+    assert.deepEqual(new Set(index.dependenciesOf(name)), dependencies, name);
+  }
+  assertConsistent(index);
+});
