@@ -54,6 +54,8 @@ interface Session {
   lastActive: number;
   /** True from the moment bytes are read until the replies to the lines they completed are written. */
   answering: boolean;
+  /** `Date.now()` when the write of the current replies began; 0 when not writing. */
+  writingSince: number;
 }
 
 /**
@@ -124,7 +126,8 @@ export class Server {
 
   /**
    * Stops accepting, answers the requests already read, closes every connection and resolves when
-   * all are closed. Replies still being written after the shutdown grace period are abandoned.
+   * all are closed. A client that has not taken its replies within the shutdown grace period has
+   * its connection closed.
    * Calling it again returns the same promise.
    */
   shutdown(): Promise<void> {
@@ -138,16 +141,24 @@ export class Server {
     this.#listener.close();
     await this.#acceptTask;
     // A connection waiting for its next request has nothing unanswered: close it now. The others
-    // close themselves once their replies are written.
+    // close themselves once their replies are written; one whose client has not taken its
+    // replies within the grace period (counted from the later of shutdown and the start of the
+    // write; time spent computing replies does not count) is closed.
     for (const session of this.#sessions) {
       if (!session.answering) closeQuietly(session.conn);
     }
-    const deadline = setTimeout(() => {
-      for (const session of this.#sessions) closeQuietly(session.conn);
-    }, this.#shutdownGraceMs);
+    const shutdownStarted = Date.now();
+    const stuckWriters = setInterval(() => {
+      const cutoff = Date.now() - this.#shutdownGraceMs;
+      for (const { conn, writingSince } of this.#sessions) {
+        if (writingSince !== 0 && Math.max(writingSince, shutdownStarted) <= cutoff) {
+          closeQuietly(conn);
+        }
+      }
+    }, Math.min(100, this.#shutdownGraceMs));
     if (this.stats.connectionsOpen === 0) this.#allClosed.resolve();
     await this.#allClosed.promise;
-    clearTimeout(deadline);
+    clearInterval(stuckWriters);
   }
 
   async #acceptLoop(): Promise<void> {
@@ -194,7 +205,7 @@ export class Server {
 
   /** Serves one connection until it ends. Never rejects: a connection's failure stays its own. */
   async #serveConnection(conn: Deno.TcpConn): Promise<void> {
-    const session: Session = { conn, lastActive: Date.now(), answering: false };
+    const session: Session = { conn, lastActive: Date.now(), answering: false, writingSince: 0 };
     const stats = this.stats;
     this.#sessions.add(session);
     stats.connectionsAccepted++;
@@ -213,27 +224,31 @@ export class Server {
       for await (const lines of batches) {
         if (lines.length > 0) {
           // Each request is atomic on its own, so a long batch (one read can hold thousands of
-          // requests, and a re-INDEX may walk the whole graph) is answered in slices of
-          // BATCH_SLICE_MS, letting other connections in between: one client cannot hold the
-          // server. Before the replies leave, everything they may have observed is made
-          // durable; if a commit they waited on failed, they all become ERROR.
+          // requests, and a re-INDEX may walk the whole graph) is answered in slices of about
+          // BATCH_SLICE_MS (the clock is read every 4 requests), letting other connections in
+          // between: one client cannot hold the server. Before the replies leave, everything they
+          // may have observed is made durable.
           const replies = new Array<Reply>(lines.length);
-          let durable = true;
+          let sliceStart = 0;
           let sliceStarted = session.lastActive; // when these lines were read
           for (let i = 0; i < lines.length; i++) {
             replies[i] = this.#answer(lines[i]!);
-            if ((i & 15) === 15 && Date.now() - sliceStarted >= BATCH_SLICE_MS) {
-              const pending = this.#index.whenDurable?.();
-              if (pending !== undefined && !(await pending)) durable = false;
+            if ((i & 3) === 3 && Date.now() - sliceStarted >= BATCH_SLICE_MS) {
+              await this.#settleSlice(lines, replies, { from: sliceStart, to: i + 1 });
               await nextTurn();
+              sliceStart = i + 1;
               sliceStarted = Date.now();
             }
           }
-          const pending = this.#index.whenDurable?.();
-          if (pending !== undefined && !(await pending)) durable = false;
-          if (!durable) this.#answerError(lines, replies);
+          const settling = this.#settleSlice(lines, replies, {
+            from: sliceStart,
+            to: lines.length,
+          });
+          if (settling !== undefined) await settling;
           const bytes = encodeReplies(replies);
+          session.writingSince = Date.now();
           await writeAll(conn, bytes);
+          session.writingSince = 0;
           stats.bytesWritten += bytes.length;
         }
         session.answering = false;
@@ -266,18 +281,27 @@ export class Server {
   }
 
   /**
-   * Turns every reply of a batch into `ERROR` after the commit it waited on failed: any of them
-   * may have observed the changes that were undone.
+   * Waits until the changes that the replies `from` (inclusive) `to` (exclusive) may have observed
+   * are durable. If that commit failed, those replies all become `ERROR`: any of them may have
+   * observed the changes that were undone. Returns `undefined`, so that the caller need not
+   * wait at all, when nothing awaits a commit.
    */
-  #answerError(lines: readonly Line[], replies: Reply[]): void {
-    for (const [i, line] of lines.entries()) {
-      const request = parseRequest(line);
-      if (request !== undefined) {
-        this.stats.requests[request.command][replies[i]!]--;
-        this.stats.requests[request.command].ERROR++;
+  #settleSlice(
+    lines: readonly Line[],
+    replies: Reply[],
+    slice: { from: number; to: number },
+  ): Promise<void> | undefined {
+    return this.#index.whenDurable?.()?.then((durable) => {
+      if (durable) return;
+      for (let i = slice.from; i < slice.to; i++) {
+        const request = parseRequest(lines[i]!);
+        if (request !== undefined) {
+          this.stats.requests[request.command][replies[i]!]--;
+          this.stats.requests[request.command].ERROR++;
+        }
+        replies[i] = "ERROR";
       }
-      replies[i] = "ERROR";
-    }
+    });
   }
 
   #closeIdleSessions(): void {

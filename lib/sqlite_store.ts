@@ -35,6 +35,8 @@ const APPLICATION_ID = 0x706b6778;
 const SCHEMA_VERSION = 1;
 /** SQLite's result code for a file that is not a database. */
 const SQLITE_NOTADB = 26;
+/** What the dependencies column holds: ids of 1 or more, comma-separated, or nothing. */
+const DEPENDENCY_IDS = /^(?:[1-9]\d*(?:,[1-9]\d*)*)?$/;
 /** Rows fetched per aggregated read while loading. */
 const LOAD_CHUNK_ROWS = 50_000;
 
@@ -131,6 +133,9 @@ export class SqliteStore {
       for (const [i, id] of ids.entries()) {
         const name = namesById[Number(id)]!;
         const list = values[i]!;
+        if (!DEPENDENCY_IDS.test(list)) {
+          throw new DataFileError(`Package '${name}' has a malformed dependency list '${list}'`);
+        }
         const dependencies = list === "" ? [] : list.split(",").map((dependencyId) => {
           const dependency = namesById[Number(dependencyId)];
           if (dependency !== undefined) return dependency;
@@ -144,6 +149,10 @@ export class SqliteStore {
   }
 
   #readNamesById(): string[] {
+    const smallestId = this.#hasSchema
+      ? Number(this.#db.prepare("SELECT min(id) AS id FROM packages").get()!.id ?? 1)
+      : 1;
+    if (smallestId < 1) throw new DataFileError(`A package has the id ${smallestId}, below 1`);
     const namesById: string[] = [];
     for (const { ids, values } of this.#readColumn("name", "\n")) {
       for (const [i, id] of ids.entries()) {
@@ -178,9 +187,7 @@ export class SqliteStore {
       const ids = String(row.ids).split(",");
       const values = String(row.values).split(separator);
       if (ids.length !== values.length) {
-        throw new DataFileError(
-          `Data file '${this.path}' has a malformed ${column} after id ${after}`,
-        );
+        throw new DataFileError(`A package after id ${after} has a malformed ${column}`);
       }
       yield { ids, values };
       after = Number(row.last);

@@ -295,3 +295,63 @@ Deno.test("server refuses a data file with a package name the protocol could nev
     assert.match(result.stderr, /cannot be used: Package id 1 has the invalid name "has space"/);
   });
 });
+
+Deno.test("durable server answers ERROR only for the slice of a batch whose commit failed", async () => {
+  const index = new PackageIndex();
+  const logger = recordingLogger();
+  const store: MutationStore = {
+    commit: (mutations) => {
+      if (mutations.some((mutation) => mutation.name === "x2")) throw new Error("disk full");
+    },
+  };
+  const durable = new DurableIndex({ index, store, logger });
+  await withServer({ index: durable, logger }, async (server) => {
+    const length = 250_000;
+    let chain = "INDEX|w0|\n";
+    for (let i = 1; i < length; i++) chain += `INDEX|w${i}|w${i - 1}\n`;
+    assert.equal(await exchange(server.addr.port, chain), "OK\n".repeat(length));
+    // One batch: it fits the 256-byte first read of a new connection. The slow requests between
+    // the two mutations (each walks the whole chain) put them in different slices.
+    const batch = `INDEX|x1|\n${`INDEX|w0|w${length - 1}\n`.repeat(13)}INDEX|x2|\n`;
+    assert.ok(batch.length <= 256);
+    const replies = await exchange(server.addr.port, batch);
+    const lines = replies.split("\n").slice(0, -1);
+    assert.equal(lines.length, 15);
+    assert.equal(lines[0], "OK", "x1 was committed in an earlier slice and stays");
+    assert.equal(lines.at(-1), "ERROR", "x2's commit failed");
+    assert.ok(lines.includes("FAIL"), "the slices before the failed one keep their replies");
+    assert.equal(index.has("x1"), true);
+    assert.equal(index.has("x2"), false);
+  });
+});
+
+Deno.test("server refuses a data file with ids or dependency lists pkgindex never writes", async () => {
+  await withTempDir(async (dir) => {
+    const cases: [string, RegExp][] = [
+      ["INSERT INTO packages VALUES (-5, 'b', '')", /A package has the id -5, below 1/],
+      [
+        "INSERT INTO packages VALUES (2, 'b', '1,')",
+        /Package 'b' has a malformed dependency list '1,'/,
+      ],
+      [
+        "INSERT INTO packages VALUES (2, 'b', '0x1')",
+        /Package 'b' has a malformed dependency list '0x1'/,
+      ],
+    ];
+    for (const [i, [sql, message]] of cases.entries()) {
+      const path = `${dir}/case${i}.db`;
+      const store = SqliteStore.open(path);
+      store.prepareForWrites("normal");
+      store.commit([{ kind: "index", name: "a", dependencies: [] }]);
+      store.close();
+      const db = new DatabaseSync(path);
+      db.exec(`PRAGMA journal_mode = DELETE; ${sql}`);
+      db.close();
+      const result = await runMain(["--port", "0", "--data", path], {
+        permissions: ["--allow-net", `--allow-read=${dir}`, `--allow-write=${dir}`],
+      });
+      assert.equal(result.code, 1, sql);
+      assert.match(result.stderr, message);
+    }
+  });
+});

@@ -356,3 +356,28 @@ Deno.test("server answers other clients while one client's long batch is being w
     }
   });
 });
+
+Deno.test("server shutdown answers a long batch it has read, however long computing it takes", async () => {
+  const server = serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    shutdownGrace: 0.05,
+    logger: recordingLogger(),
+  });
+  const client = await TestClient.connect(server.addr.port);
+  try {
+    const length = 20_000;
+    let chain = "INDEX|w0|\n";
+    for (let i = 1; i < length; i++) chain += `INDEX|w${i}|w${i - 1}\n`;
+    await client.send(chain);
+    assert.equal(await client.read(length * 3), "OK\n".repeat(length));
+    const floodCount = 2000; // each walks the chain: far longer than the grace period in all
+    await client.send(`INDEX|w0|w${length - 1}\n`.repeat(floodCount));
+    await waitFor(() => server.stats.requests.INDEX.FAIL > 0, "the batch to start");
+    const stopping = server.shutdown();
+    assert.equal(await client.read(floodCount * 5), "FAIL\n".repeat(floodCount));
+    await stopping;
+  } finally {
+    client.close();
+  }
+});
