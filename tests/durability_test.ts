@@ -5,6 +5,7 @@ import { PackageIndex } from "../lib/package_index.ts";
 import { createRandom, randomInt } from "../lib/random.ts";
 import { SqliteStore } from "../lib/sqlite_store.ts";
 import {
+  chainRequests,
   durableServerCommand,
   exchange,
   recordingLogger,
@@ -307,8 +308,7 @@ Deno.test("durable server answers ERROR only for the slice of a batch whose comm
   const durable = new DurableIndex({ index, store, logger });
   await withServer({ index: durable, logger }, async (server) => {
     const length = 250_000;
-    let chain = "INDEX|w0|\n";
-    for (let i = 1; i < length; i++) chain += `INDEX|w${i}|w${i - 1}\n`;
+    const chain = chainRequests(length);
     assert.equal(await exchange(server.addr.port, chain), "OK\n".repeat(length));
     // One batch: it fits the 256-byte first read of a new connection. The slow requests between
     // the two mutations (each walks the whole chain) put them in different slices.

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { exchange, recordingLogger, TestClient, withServer } from "./test_server.ts";
+import { chainRequests, exchange, recordingLogger, TestClient, withServer } from "./test_server.ts";
 import { serve, type Server } from "../lib/server.ts";
 
 const encoder = new TextEncoder();
@@ -334,8 +334,7 @@ Deno.test("server answers other clients while one client's long batch is being w
   await withServer({}, async (server) => {
     const port = server.addr.port;
     const length = 20_000;
-    let chain = "INDEX|w0|\n";
-    for (let i = 1; i < length; i++) chain += `INDEX|w${i}|w${i - 1}\n`;
+    const chain = chainRequests(length);
     assert.equal(await exchange(port, chain), "OK\n".repeat(length));
     // Each of these walks the whole chain to find the cycle it would close.
     const flooder = await TestClient.connect(port);
@@ -367,8 +366,7 @@ Deno.test("server shutdown answers a long batch it has read, however long comput
   const client = await TestClient.connect(server.addr.port);
   try {
     const length = 20_000;
-    let chain = "INDEX|w0|\n";
-    for (let i = 1; i < length; i++) chain += `INDEX|w${i}|w${i - 1}\n`;
+    const chain = chainRequests(length);
     await client.send(chain);
     assert.equal(await client.read(length * 3), "OK\n".repeat(length));
     const floodCount = 2000; // each walks the chain: far longer than the grace period in all

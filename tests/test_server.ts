@@ -44,6 +44,16 @@ export async function exchange(port: number, input: string | Uint8Array): Promis
   }
 }
 
+/**
+ * The requests that index a chain `w0 ← w1 ← … ← w(length-1)`: re-indexing `w0` with a
+ * dependency on the last one then walks the whole chain to find the cycle it would close.
+ */
+export function chainRequests(length: number): string {
+  let requests = "INDEX|w0|\n";
+  for (let i = 1; i < length; i++) requests += `INDEX|w${i}|w${i - 1}\n`;
+  return requests;
+}
+
 /** A connection that sends text and reads back replies, buffering what arrives. */
 export class TestClient {
   readonly conn: Deno.TcpConn;
