@@ -11,6 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { closeQuietly, writeAll } from "../lib/util/io.ts";
 
 /** The read buffer: as large as pkgindex's largest, so both read a pipelining client in bulk. */
 const BUFFER_BYTES = 64 * 1024;
@@ -33,18 +34,12 @@ async function answer(conn: Deno.TcpConn): Promise<void> {
         at = buffer.indexOf(0x0a, at + 1);
       }
       if (lines === 0) continue;
-      const reply = REPLIES.subarray(0, lines * 3);
-      let written = 0;
-      while (written < reply.length) written += await conn.write(reply.subarray(written));
+      await writeAll(conn, REPLIES.subarray(0, lines * 3));
     }
   } catch {
     // The client went away; nothing to clean up but the connection.
   } finally {
-    try {
-      conn.close();
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(conn);
   }
 }
 

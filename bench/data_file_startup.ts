@@ -10,8 +10,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { SqliteStore } from "../lib/sqlite_store.ts";
-import { generatePackages } from "../lib/synthetic_packages.ts";
+import { SqliteStore } from "../lib/storage/sqlite_store.ts";
+import { generatePackages } from "../lib/tools/synthetic_packages.ts";
 import { pkgindexArgs, REPO_ROOT, residentBytes, startServerProcess } from "./server_process.ts";
 
 const { values } = parseArgs({

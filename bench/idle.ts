@@ -11,7 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { Histogram } from "../lib/histogram.ts";
+import { Histogram, LOG_LINEAR_BOUNDS } from "../lib/util/histogram.ts";
 import { pkgindexArgs, residentBytes, startServerProcess } from "./server_process.ts";
 
 const QUERY = new TextEncoder().encode("QUERY|idle|\n");
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const conns: Deno.Conn[] = [];
   try {
     const empty = await residentBytes(server.pid);
-    const dialTimes = new Histogram();
+    const dialTimes = new Histogram(LOG_LINEAR_BOUNDS);
     const started = performance.now();
     for (let i = 0; i < count; i += DIAL_BATCH) {
       const batch = Math.min(DIAL_BATCH, count - i);
@@ -58,17 +58,17 @@ async function main(): Promise<void> {
       );
       for (const [conn, ms] of results) {
         conns.push(conn);
-        dialTimes.record(ms * 1000);
+        dialTimes.record(Math.floor(ms * 1000));
       }
     }
     const allUp = performance.now() - started;
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const idle = await residentBytes(server.pid);
-    const fresh = new Histogram();
+    const fresh = new Histogram(LOG_LINEAR_BOUNDS);
     for (let i = 0; i < 50; i++) {
       const [conn, ms] = await dialAndQuery(server.port);
       conn.close();
-      fresh.record(ms * 1000);
+      fresh.record(Math.floor(ms * 1000));
     }
     log(
       `idle connections:     ${conns.length}, all answered ${

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { PackageIndex } from "../lib/package_index.ts";
-import { generatePackages } from "../lib/synthetic_packages.ts";
+import { PackageIndex } from "../lib/index/package_index.ts";
+import { generatePackages } from "../lib/tools/synthetic_packages.ts";
 
 const PACKAGES = generatePackages({ count: 10_000, seed: 1, averageDependencies: 4 });
 const NAMES = PACKAGES.map((spec) => spec.name);

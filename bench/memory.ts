@@ -10,8 +10,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { preloadPackages } from "../lib/bench.ts";
-import { generatePackages } from "../lib/synthetic_packages.ts";
+import { preloadPackages } from "../lib/tools/bench.ts";
+import { generatePackages } from "../lib/tools/synthetic_packages.ts";
 import { pkgindexArgs, residentBytes, startServerProcess } from "./server_process.ts";
 
 async function main(): Promise<void> {

@@ -12,9 +12,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { type BenchMix, type BenchResult, preloadPackages, runBench } from "../lib/bench.ts";
-import { readPackageList } from "../lib/package_list.ts";
-import type { PackageSpec } from "../lib/synthetic_packages.ts";
+import { type BenchMix, type BenchResult, preloadPackages, runBench } from "../lib/tools/bench.ts";
+import { readPackageList } from "../lib/tools/package_list.ts";
+import type { PackageSpec } from "../lib/tools/synthetic_packages.ts";
 import {
   pkgindexArgs,
   REPO_ROOT,

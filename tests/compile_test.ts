@@ -1,7 +1,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { SERVE_ENV_VARIABLES } from "../lib/cli.ts";
-import { VERSION } from "../lib/version.ts";
-import { startServerProcess } from "./test_server.ts";
+import { SERVE_ENV_VARIABLES } from "../lib/cli/serve.ts";
+import { VERSION } from "../lib/util/version.ts";
+import { startServerProcess } from "./support/test_server.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
@@ -19,7 +19,7 @@ Deno.test("deno task compile bakes in network access and exactly the PKGINDEX_* 
     "--allow-net",
     "--allow-read",
     "--allow-write",
-    `--allow-env=${Object.values(SERVE_ENV_VARIABLES).join(",")}`,
+    `--allow-env=${SERVE_ENV_VARIABLES.join(",")}`,
   ]);
 });
 

@@ -1,10 +1,18 @@
-import { strictEqual } from "node:assert/strict";
-import { send } from "../lib/client.ts";
-import { createLogger } from "../lib/log.ts";
-import { serve } from "../lib/server.ts";
-import { VERSION } from "../lib/version.ts";
-import { parseExposition } from "./exposition.ts";
-import { durableServerCommand, MAIN, runMain, startServerProcess } from "./test_server.ts";
+import assert, { strictEqual } from "node:assert/strict";
+import { SERVE_ENV_VARIABLES, SERVE_FLAGS } from "../lib/cli/serve.ts";
+import { send } from "../lib/protocol/client.ts";
+import { createLogger } from "../lib/util/log.ts";
+import { serve } from "../lib/server/server.ts";
+import { VERSION } from "../lib/util/version.ts";
+import { parseExposition } from "./support/exposition.ts";
+import {
+  durableServerCommand,
+  MAIN,
+  runMain,
+  START_FLAGS,
+  startServerProcess,
+  TestClient,
+} from "./support/test_server.ts";
 
 const quiet = createLogger({ level: "error", write: () => {} });
 
@@ -39,7 +47,6 @@ Deno.test("pkgindex send sends the lines of standard input when given no message
 Deno.test("pkgindex send takes the port from PKGINDEX_PORT when --port is not given", async () => {
   const server = serve({ hostname: "127.0.0.1", port: 0, logger: quiet });
   const result = await runMain(["send", "QUERY|gmp|"], {
-    permissions: ["--allow-net", "--allow-env=PKGINDEX_PORT"],
     env: { PKGINDEX_PORT: String(server.addr.port) },
   });
   strictEqual(result.stdout, "FAIL\n");
@@ -80,7 +87,7 @@ Deno.test("pkgindex serves /metrics and /healthz on --metrics-port until SIGTERM
   const pkgindex = await startServerProcess([
     Deno.execPath(),
     "run",
-    "--allow-net",
+    ...START_FLAGS,
     MAIN,
     "--metrics-port",
     "0",
@@ -126,5 +133,107 @@ Deno.test("pkgindex with --data reports its commits on /metrics", async () => {
     strictEqual(code, 0, log);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main prints usage naming every flag and subcommand for --help", async () => {
+  const help = await runMain(["--help"]);
+  assert.equal(help.code, 0);
+  for (const flag of Object.keys(SERVE_FLAGS)) {
+    assert.match(help.stdout, new RegExp(`--${flag} `));
+  }
+  for (const subcommand of ["send", "stress", "bench"]) {
+    assert.match(help.stdout, new RegExp(`pkgindex ${subcommand} `));
+  }
+});
+
+Deno.test("main exits 2 with a clear message on a bad flag", async () => {
+  const result = await runMain(["--port", "nope"]);
+  assert.equal(result.code, 2);
+  assert.equal(
+    result.stderr,
+    "Cannot parse --port 'nope': expected an integer from 0 to 65535\nRun 'pkgindex --help' for usage.\n",
+  );
+});
+
+Deno.test("main exits 1 with a clear message when the port is taken", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const result = await runMain(["--host", "127.0.0.1", "--port", `${listener.addr.port}`]);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      new RegExp(`ERROR Cannot listen on 127.0.0.1:${listener.addr.port}: `),
+    );
+  } finally {
+    listener.close();
+  }
+});
+
+Deno.test("main serves until SIGTERM, then logs a summary and exits 0", async () => {
+  const server = await startServerProcess([Deno.execPath(), "run", ...START_FLAGS, MAIN]);
+  const client = await TestClient.connect(server.port);
+  try {
+    assert.equal(await client.request("INDEX|a|"), "OK\n");
+    const stopped = server.stop();
+    assert.equal(await client.readToEnd(), "");
+    const { code, log } = await stopped;
+    assert.equal(code, 0);
+    assert.match(log, /INFO Received SIGTERM; shutting down\n/);
+    assert.match(log, /INFO Stopped\. connections=1 .*INDEX ok=1 fail=0 error=0/);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("deno.json runs start and compile alike, with exactly the documented variables", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const documented = [...SERVE_ENV_VARIABLES].sort().join(",");
+  for (const task of ["start", "compile"]) {
+    const granted = /--allow-env=(\S+)/.exec(config.tasks[task])?.[1]?.split(",").sort().join(",");
+    assert.equal(granted, documented, `the ${task} task`);
+  }
+  const v8Flags = (task: string) => /--v8-flags=\S+/.exec(config.tasks[task])?.[0];
+  assert.equal(v8Flags("compile"), v8Flags("start"), "the binary runs with the same V8 flags");
+});
+
+Deno.test("main keeps serving when nothing reads its log any more", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...START_FLAGS,
+      MAIN,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      `${port}`,
+      "--log-level",
+      "debug",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  await child.stderr.cancel(); // every log line from now on meets a closed pipe
+  try {
+    let client: TestClient | undefined;
+    for (let attempt = 0; client === undefined; attempt++) {
+      client = await TestClient.connect(port).catch(async (error) => {
+        if (attempt > 100) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return undefined;
+      });
+    }
+    try {
+      assert.equal(await client.request("INDEX|a|"), "OK\n");
+      assert.equal(await client.request("QUERY|a|"), "OK\n");
+    } finally {
+      client.close();
+    }
+  } finally {
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
   }
 });

@@ -1,0 +1,248 @@
+/**
+ * `pkgindex serve`: runs the server until SIGINT or SIGTERM, with an optional data file and an
+ * optional HTTP listener for metrics and health.
+ *
+ * @module
+ */
+
+import { PackageIndex } from "../index/package_index.ts";
+import { renderMetrics } from "../ops/metrics.ts";
+import { serveMetrics } from "../ops/http_server.ts";
+import { serve, SERVE_DEFAULTS, type Server } from "../server/server.ts";
+import { openDurableIndex, type OpenedDataFile } from "../storage/durable_index.ts";
+import { SYNC_MODES, type SyncMode } from "../storage/sqlite_store.ts";
+import { errorMessage } from "../util/errors.ts";
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "../util/log.ts";
+import { VERSION } from "../util/version.ts";
+import { choiceFlag, integerFlag, secondsFlag, textFlag } from "./flags.ts";
+import type { Subcommand } from "./subcommand.ts";
+
+/** Everything `pkgindex serve` needs, after defaults and validation. */
+export interface ServeConfig {
+  /** The address to listen on. */
+  hostname: string;
+  /** The TCP port; 0 picks a free one. */
+  port: number;
+  /** The longest request line accepted, in bytes. */
+  maxLineBytes: number;
+  /** Connections served at once. */
+  maxConnections: number;
+  /** Seconds before an idle connection is closed; 0 never closes. */
+  idleTimeout: number;
+  /** The least severe log level written. */
+  logLevel: LogLevel;
+  /** The SQLite file that keeps the index across restarts; memory only when absent. */
+  dataPath?: string;
+  /** How hard each commit pushes data to disk (with `dataPath`). */
+  sync: SyncMode;
+  /** The HTTP port of `/metrics` and `/healthz`, on the same host; `undefined` for none. */
+  metricsPort: number | undefined;
+}
+
+/** The flags of `pkgindex serve`; each can also be set by its `PKGINDEX_*` variable. */
+export const SERVE_FLAGS = {
+  host: textFlag({
+    valueName: "HOST",
+    help: "address to listen on",
+    env: "PKGINDEX_HOST",
+    default: SERVE_DEFAULTS.hostname,
+    expected: "a host name or address",
+  }),
+  port: integerFlag({
+    valueName: "PORT",
+    help: "TCP port, 0 for any free one",
+    env: "PKGINDEX_PORT",
+    default: SERVE_DEFAULTS.port,
+    min: 0,
+    max: 65535,
+  }),
+  "max-line-bytes": integerFlag({
+    valueName: "N",
+    help: "longest request line accepted, in bytes; longer lines get ERROR",
+    env: "PKGINDEX_MAX_LINE_BYTES",
+    default: SERVE_DEFAULTS.maxLineBytes,
+    min: 1,
+    max: 1 << 30,
+  }),
+  "max-connections": integerFlag({
+    valueName: "N",
+    help: "connections served at once; more are closed on accept",
+    env: "PKGINDEX_MAX_CONNECTIONS",
+    default: SERVE_DEFAULTS.maxConnections,
+    min: 1,
+    max: 1_000_000,
+  }),
+  "idle-timeout": secondsFlag({
+    valueName: "SECONDS",
+    help: "close a connection idle this long, 0 for never",
+    env: "PKGINDEX_IDLE_TIMEOUT",
+    default: SERVE_DEFAULTS.idleTimeout,
+    // The longest delay a timer takes: 2^31 - 1 milliseconds, about 24.8 days.
+    max: 2_147_483,
+  }),
+  "log-level": choiceFlag({
+    valueName: "LEVEL",
+    help: "debug, info, warn or error",
+    env: "PKGINDEX_LOG_LEVEL",
+    default: "info",
+    choices: LOG_LEVELS,
+  }),
+  data: textFlag({
+    valueName: "FILE",
+    help: "keep the index in this SQLite file, created if missing, so it survives restarts " +
+      "and crashes",
+    env: "PKGINDEX_DATA",
+    default: undefined,
+    defaultText: "memory only",
+    expected: "the path of a data file",
+  }),
+  sync: choiceFlag({
+    valueName: "MODE",
+    help: "with --data: normal survives a killed process, full also survives power loss",
+    env: "PKGINDEX_SYNC",
+    default: "normal",
+    choices: SYNC_MODES,
+  }),
+  "metrics-port": integerFlag({
+    valueName: "PORT",
+    help: "serve GET /metrics (Prometheus) and GET /healthz over HTTP on this port of the same " +
+      "host",
+    env: "PKGINDEX_METRICS_PORT",
+    default: undefined,
+    defaultText: "off",
+    min: 0,
+    max: 65535,
+  }),
+} as const;
+
+/** The `PKGINDEX_*` variables `serve` reads, one per flag: the binary is granted exactly these. */
+export const SERVE_ENV_VARIABLES: readonly string[] = Object.values(SERVE_FLAGS).flatMap((flag) =>
+  flag.env === undefined ? [] : [flag.env]
+);
+
+/**
+ * `pkgindex serve`, the default subcommand.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCommandLine } from "./subcommand.ts";
+ * import { SERVE } from "./serve.ts";
+ *
+ * const commandLine = parseCommandLine(SERVE, ["--port", "9000"], () => undefined);
+ * assert.equal(commandLine.kind === "run" && commandLine.config.port, 9000);
+ * ```
+ */
+export const SERVE: Subcommand<typeof SERVE_FLAGS, ServeConfig> = {
+  name: "serve",
+  summary: "serve the index over TCP (the default when no subcommand is named)",
+  description: `Serves the package dependency index over TCP. Each request is one line,
+<COMMAND>|<package>|<dependencies>, answered with OK, FAIL or ERROR.
+Flags take precedence over environment variables.`,
+  flags: SERVE_FLAGS,
+  notes: `SIGINT or SIGTERM stops the server gracefully. Exit codes: 0 after a clean
+stop, 1 on a runtime failure, 2 on a usage error.`,
+  configure: (values) => ({
+    hostname: values.host,
+    port: values.port,
+    maxLineBytes: values["max-line-bytes"],
+    maxConnections: values["max-connections"],
+    idleTimeout: values["idle-timeout"],
+    logLevel: values["log-level"],
+    ...(values.data === undefined ? {} : { dataPath: values.data }),
+    sync: values.sync,
+    metricsPort: values["metrics-port"],
+  }),
+  run: runServer,
+};
+
+async function runServer(config: ServeConfig): Promise<number> {
+  const logger = createLogger({ level: config.logLevel });
+  let dataFile: OpenedDataFile | undefined;
+  let server: Server | undefined;
+  let metrics: Deno.HttpServer<Deno.NetAddr> | undefined;
+  let stopping = false;
+  try {
+    if (config.dataPath !== undefined) {
+      dataFile = loadDataFile(config.dataPath, config.sync, logger);
+    }
+    const index = dataFile?.index ?? new PackageIndex();
+    server = serve({
+      hostname: config.hostname,
+      port: config.port,
+      maxLineBytes: config.maxLineBytes,
+      maxConnections: config.maxConnections,
+      idleTimeout: config.idleTimeout,
+      logger,
+      index: dataFile?.durable ?? index,
+    });
+    const stats = server.stats;
+    const commits = dataFile?.durable.commitStats;
+    if (config.metricsPort !== undefined) {
+      metrics = serveMetrics({
+        hostname: config.hostname,
+        port: config.metricsPort,
+        render: () =>
+          renderMetrics({ stats, index, ...(commits === undefined ? {} : { commits }) }),
+        healthy: () => !stopping,
+      });
+    }
+  } catch (error) {
+    logger.error(errorMessage(error));
+    await server?.shutdown();
+    dataFile?.store.close();
+    return 1;
+  }
+  logger.info(
+    `pkgindex ${VERSION} listening on ${server.addr.hostname}:${server.addr.port} ` +
+      `(max-line-bytes=${config.maxLineBytes} max-connections=${config.maxConnections} ` +
+      `idle-timeout=${config.idleTimeout}s ` +
+      (config.dataPath === undefined
+        ? "memory only)"
+        : `data=${config.dataPath} sync=${config.sync})`),
+  );
+  if (metrics !== undefined) {
+    logger.info(`Serving /metrics and /healthz on ${metrics.addr.hostname}:${metrics.addr.port}`);
+  }
+  const signal = await waitForSignal(["SIGINT", "SIGTERM"]);
+  logger.info(`Received ${signal}; shutting down`);
+  // /healthz answers 503 from here on, while the connections drain.
+  stopping = true;
+  await server.shutdown();
+  await metrics?.shutdown();
+  if (dataFile !== undefined) {
+    dataFile.durable.flush();
+    dataFile.store.close();
+    logger.info(`Closed data file ${config.dataPath}`);
+  }
+  logger.info(`Stopped. ${server.stats.summary()}`);
+  return 0;
+}
+
+function loadDataFile(path: string, sync: SyncMode, logger: Logger): OpenedDataFile {
+  const started = performance.now();
+  const dataFile = openDurableIndex(path, { sync, logger });
+  // Loading leaves garbage about twice the size of the index; V8 would keep that memory committed
+  // until allocation pressure triggers a full collection, which an idle server never creates. The
+  // start and compile tasks pass --expose-gc for this one call.
+  (globalThis as { gc?: () => void }).gc?.();
+  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  logger.info(
+    `Loaded ${dataFile.index.size} packages and ${dataFile.index.edgeCount} dependency edges ` +
+      `from ${path} in ${seconds} s`,
+  );
+  return dataFile;
+}
+
+function waitForSignal(signals: Deno.Signal[]): Promise<Deno.Signal> {
+  return new Promise((resolve) => {
+    const handlers = signals.map((signal) => {
+      const handler = () => {
+        for (const [i, other] of signals.entries()) Deno.removeSignalListener(other, handlers[i]!);
+        resolve(signal);
+      };
+      Deno.addSignalListener(signal, handler);
+      return handler;
+    });
+  });
+}

@@ -1,0 +1,353 @@
+/**
+ * The TCP server: accepts connections and runs each one as a line-stream pipeline feeding a
+ * parse-and-dispatch loop over one shared index.
+ *
+ * @module
+ */
+
+import { COMMAND_TABLE, COMMANDS, type IndexOperations } from "../protocol/command_table.ts";
+import { REPLY_CODES } from "../protocol/replies.ts";
+import { parseRequest } from "../protocol/request_parser.ts";
+import { PackageIndex } from "../index/package_index.ts";
+import { errorMessage } from "../util/errors.ts";
+import { closeQuietly, writeAll } from "../util/io.ts";
+import { createLogger, type Logger } from "../util/log.ts";
+import { readLineBatches } from "./connection_reader.ts";
+import { type Line, OVERLONG_LINE } from "./line_splitter.ts";
+import { ReplyBuffer } from "./reply_buffer.ts";
+import { ServerStats } from "./stats.ts";
+
+/** Options for {@linkcode serve}. */
+export interface ServeOptions {
+  /** The address to listen on. Default: `"0.0.0.0"`. */
+  hostname?: string;
+  /** The TCP port to listen on; 0 picks a free one. Default: `8080`. */
+  port?: number;
+  /** The longest request line accepted, in bytes, without its `\n`. Default: `65536`. */
+  maxLineBytes?: number;
+  /** Connections served at once; more are closed as soon as they are accepted. Default: `10000`. */
+  maxConnections?: number;
+  /** Seconds a connection may send nothing before it is closed; 0 never closes. Default: `300`. */
+  idleTimeout?: number;
+  /** Seconds shutdown waits for replies still being written before it closes their connections. Default: `5`. */
+  shutdownGrace?: number;
+  /** The index to serve. Default: a new, empty {@linkcode PackageIndex}. */
+  index?: IndexOperations;
+  /** Where to log. Default: standard error at level `info`. */
+  logger?: Logger;
+}
+
+/** The defaults of {@linkcode ServeOptions}, as the CLI documents them. */
+export const SERVE_DEFAULTS = {
+  hostname: "0.0.0.0",
+  port: 8080,
+  maxLineBytes: 65536,
+  maxConnections: 10000,
+  idleTimeout: 300,
+  shutdownGrace: 5,
+} as const;
+
+/** Accept errors that mean the process is out of a resource, not that one client went away. */
+const RESOURCE_EXHAUSTED = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+
+/** One open connection and what the server needs to know about it. */
+interface Session {
+  readonly conn: Deno.TcpConn;
+  /** `Date.now()` when bytes last arrived (a reply still being written counts as idle time). */
+  lastActive: number;
+  /** True from the moment bytes are read until the replies to the lines they completed are written. */
+  owesReplies: boolean;
+  /** `Date.now()` when the write of the current replies began; 0 when not writing. */
+  writingSince: number;
+}
+
+/**
+ * Starts a pkgindex server and returns it once it is listening.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serve } from "./server.ts";
+ * import { createLogger } from "../util/log.ts";
+ *
+ * const server = serve({ hostname: "127.0.0.1", port: 0, logger: createLogger({ level: "error" }) });
+ * assert.ok(server.addr.port > 0); // port 0 asked for any free port
+ * await server.shutdown();
+ * ```
+ */
+export function serve(options: ServeOptions = {}): Server {
+  return new Server(options);
+}
+
+/** A running server. Create it with {@linkcode serve}; stop it with {@linkcode Server.shutdown}. */
+export class Server {
+  /** The address the server listens on, with the real port when port 0 was asked for. */
+  readonly addr: Deno.NetAddr;
+  /** Counters of everything the server has done. */
+  readonly stats: ServerStats = new ServerStats();
+  /** The request counters of each command, in `COMMAND_TABLE` order. */
+  readonly #countsByCommand = COMMANDS.map((command) => this.stats.requests[command]);
+
+  readonly #listener: Deno.TcpListener;
+  readonly #index: IndexOperations;
+  readonly #logger: Logger;
+  readonly #maxLineBytes: number;
+  readonly #maxConnections: number;
+  readonly #idleTimeoutMs: number;
+  readonly #shutdownGraceMs: number;
+  readonly #sessions = new Set<Session>();
+  /** Resolved during shutdown once no connection is left open. */
+  readonly #allClosed = Promise.withResolvers<void>();
+  readonly #acceptTask: Promise<void>;
+  #idleSweep: ReturnType<typeof setInterval> | undefined;
+  #atConnectionLimit = false;
+  /** Whether accepting last failed for lack of descriptors or memory (logged once per episode). */
+  #acceptStarved = false;
+  #closing = false;
+  #shutdownTask: Promise<void> | undefined;
+
+  /** Use {@linkcode serve}. Throws when the address cannot be listened on. */
+  constructor(options: ServeOptions) {
+    const hostname = options.hostname ?? SERVE_DEFAULTS.hostname;
+    const port = options.port ?? SERVE_DEFAULTS.port;
+    this.#index = options.index ?? new PackageIndex();
+    this.#logger = options.logger ?? createLogger();
+    this.#maxLineBytes = options.maxLineBytes ?? SERVE_DEFAULTS.maxLineBytes;
+    this.#maxConnections = options.maxConnections ?? SERVE_DEFAULTS.maxConnections;
+    this.#idleTimeoutMs = (options.idleTimeout ?? SERVE_DEFAULTS.idleTimeout) * 1000;
+    this.#shutdownGraceMs = (options.shutdownGrace ?? SERVE_DEFAULTS.shutdownGrace) * 1000;
+    try {
+      this.#listener = Deno.listen({ hostname, port, transport: "tcp" });
+    } catch (error) {
+      throw new Error(`Cannot listen on ${hostname}:${port}: ${errorMessage(error)}`, {
+        cause: error,
+      });
+    }
+    this.addr = this.#listener.addr;
+    if (this.#idleTimeoutMs > 0) {
+      const interval = Math.min(1000, Math.max(10, this.#idleTimeoutMs / 4));
+      this.#idleSweep = setInterval(() => this.#closeIdleSessions(), interval);
+    }
+    this.#acceptTask = this.#acceptLoop();
+  }
+
+  /**
+   * Stops accepting, answers the requests already read, closes every connection and resolves when
+   * all are closed. A client that has not taken its replies within the shutdown grace period has
+   * its connection closed.
+   * Calling it again returns the same promise.
+   */
+  shutdown(): Promise<void> {
+    this.#shutdownTask ??= this.#shutdown();
+    return this.#shutdownTask;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#idleSweep);
+    this.#listener.close();
+    await this.#acceptTask;
+    // A connection waiting for its next request has nothing unanswered: close it now. The others
+    // close themselves once their replies are written; one whose client has not taken its
+    // replies within the grace period (counted from the later of shutdown and the start of the
+    // write; time spent computing replies does not count) is closed.
+    for (const session of this.#sessions) {
+      if (!session.owesReplies) closeQuietly(session.conn);
+    }
+    const shutdownStarted = Date.now();
+    const stuckWriters = setInterval(() => {
+      const cutoff = Date.now() - this.#shutdownGraceMs;
+      for (const { conn, writingSince } of this.#sessions) {
+        if (writingSince !== 0 && Math.max(writingSince, shutdownStarted) <= cutoff) {
+          closeQuietly(conn);
+        }
+      }
+    }, Math.min(100, this.#shutdownGraceMs));
+    if (this.stats.connectionsOpen === 0) this.#allClosed.resolve();
+    await this.#allClosed.promise;
+    clearInterval(stuckWriters);
+  }
+
+  async #acceptLoop(): Promise<void> {
+    while (!this.#closing) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#closing) return;
+        if (!RESOURCE_EXHAUSTED.has((error as { code?: string }).code ?? "")) {
+          // The client gave up before being accepted (reset, aborted): nothing to do about it.
+          this.#logger.debug(`Cannot accept a connection: ${errorMessage(error)}`);
+          continue;
+        }
+        // Out of file descriptors or memory: back off briefly instead of spinning, and say so once.
+        if (!this.#acceptStarved) {
+          this.#logger.warn(`Cannot accept connections: ${errorMessage(error)}; retrying`);
+        }
+        this.#acceptStarved = true;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      this.#acceptStarved = false;
+      if (this.stats.connectionsOpen >= this.#maxConnections) {
+        this.#reject(conn);
+        continue;
+      }
+      this.#atConnectionLimit = false;
+      // Not awaited: it never rejects, and shutdown waits for every connection through #allClosed.
+      this.#serveConnection(conn);
+    }
+  }
+
+  #reject(conn: Deno.TcpConn): void {
+    closeQuietly(conn);
+    this.stats.connectionsRejected++;
+    if (!this.#atConnectionLimit) {
+      this.#atConnectionLimit = true;
+      this.#logger.warn(
+        `Connection limit of ${this.#maxConnections} reached; closing new connections until one ends`,
+      );
+    }
+  }
+
+  /** Serves one connection until it ends. Never rejects: a connection's failure stays its own. */
+  async #serveConnection(conn: Deno.TcpConn): Promise<void> {
+    const session: Session = { conn, lastActive: Date.now(), owesReplies: false, writingSince: 0 };
+    const stats = this.stats;
+    this.#sessions.add(session);
+    stats.connectionsAccepted++;
+    stats.connectionsOpen++;
+    this.#logger.debug(`Connection from ${formatAddress(conn.remoteAddr)} opened`);
+    try {
+      conn.setNoDelay(true);
+      const batches = readLineBatches(conn, {
+        maxLineBytes: this.#maxLineBytes,
+        onRead: (byteCount) => {
+          stats.bytesRead += byteCount;
+          session.lastActive = Date.now();
+          session.owesReplies = true;
+        },
+      });
+      const replies = new ReplyBuffer();
+      for await (const lines of batches) {
+        if (lines.length > 0) {
+          // Each request is atomic on its own, so a long batch (one read can hold thousands of
+          // requests, and a re-INDEX may walk the whole graph) is answered in slices of about
+          // BATCH_SLICE_MS (the clock is read every 4 requests), letting other connections in
+          // between: one client cannot hold the server. Before the replies leave, everything they
+          // may have observed is made durable.
+          let slice = this.#startSlice(0, replies);
+          let sliceStarted = session.lastActive; // when these lines were read
+          for (let i = 0; i < lines.length; i++) {
+            replies.push(this.#answer(lines[i]!));
+            if ((i & 3) === 3 && Date.now() - sliceStarted >= BATCH_SLICE_MS) {
+              await this.#confirmDurable(slice, { to: i + 1, replies });
+              await nextTurn();
+              slice = this.#startSlice(i + 1, replies);
+              sliceStarted = Date.now();
+            }
+          }
+          const confirming = this.#confirmDurable(slice, { to: lines.length, replies });
+          if (confirming !== undefined) await confirming;
+          session.writingSince = Date.now();
+          await writeAll(conn, replies.bytes());
+          session.writingSince = 0;
+          stats.bytesWritten += replies.length;
+          replies.clear();
+        }
+        session.owesReplies = false;
+        if (this.#closing) break;
+      }
+      this.#logger.debug(`Connection from ${formatAddress(conn.remoteAddr)} closed`);
+    } catch (error) {
+      this.#logger.debug(
+        `Connection from ${formatAddress(conn.remoteAddr)} failed: ${errorMessage(error)}`,
+      );
+    } finally {
+      this.#sessions.delete(session);
+      stats.connectionsOpen--;
+      if (this.#closing && stats.connectionsOpen === 0) this.#allClosed.resolve();
+      closeQuietly(conn);
+    }
+  }
+
+  /** Parses one line, runs it against the index, counts the reply and returns its code. */
+  #answer(line: Line): number {
+    const request = line === OVERLONG_LINE ? undefined : parseRequest(line);
+    if (request === undefined) {
+      this.stats.malformedRequests++;
+      if (line === OVERLONG_LINE) this.stats.overlongLines++;
+      return REPLY_CODES.ERROR;
+    }
+    const counts = this.#countsByCommand[request.command]!;
+    if (COMMAND_TABLE[request.command]!.run(this.#index, request)) {
+      counts.OK++;
+      return REPLY_CODES.OK;
+    }
+    counts.FAIL++;
+    return REPLY_CODES.FAIL;
+  }
+
+  /** Marks where a slice of a batch starts: its first line, its first reply byte, the counters. */
+  #startSlice(from: number, replies: ReplyBuffer): Slice {
+    const counts = this.#index.whenDurable === undefined ? [] : this.stats.countRequests();
+    return { from, repliesFrom: replies.length, countsBefore: counts };
+  }
+
+  /**
+   * Waits until the changes that the replies of `slice` (up to line `to`) may have observed are
+   * durable. If that commit failed, those replies all become `ERROR`, and are counted so: any of
+   * them may have observed the changes that were undone. Returns `undefined`, so that the caller
+   * need not wait at all, when nothing awaits a commit.
+   */
+  #confirmDurable(
+    slice: Slice,
+    end: { to: number; replies: ReplyBuffer },
+  ): Promise<void> | undefined {
+    const durable = this.#index.whenDurable?.();
+    if (durable === undefined) return undefined;
+    const countsAfter = this.stats.countRequests();
+    return durable.then((committed) => {
+      if (committed) return;
+      this.stats.failRequests(slice.countsBefore, countsAfter);
+      end.replies.truncate(slice.repliesFrom);
+      for (let i = slice.from; i < end.to; i++) end.replies.push(REPLY_CODES.ERROR);
+    });
+  }
+
+  #closeIdleSessions(): void {
+    const cutoff = Date.now() - this.#idleTimeoutMs;
+    for (const session of this.#sessions) {
+      if (session.lastActive >= cutoff) continue;
+      this.stats.idleTimeouts++;
+      this.#logger.debug(`Connection from ${formatAddress(session.conn.remoteAddr)} idle; closing`);
+      closeQuietly(session.conn);
+      this.#sessions.delete(session);
+    }
+  }
+}
+
+/** A stretch of a batch answered without yielding, whose replies wait on one commit. */
+interface Slice {
+  /** The index of its first line in the batch. */
+  from: number;
+  /** Where its replies start in the batch's reply buffer. */
+  repliesFrom: number;
+  /** The request counters when it started (only with a durable index). */
+  countsBefore: number[];
+}
+
+/** How long one connection's batch may run before other connections get a turn. */
+const BATCH_SLICE_MS = 5;
+
+/**
+ * Resolves after the event loop has polled for I/O, so other connections' reads get handled. (A
+ * timer, not `setImmediate`: Deno runs immediates before it polls I/O again.)
+ */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+function formatAddress(addr: Deno.Addr): string {
+  return addr.transport === "tcp" ? `${addr.hostname}:${addr.port}` : addr.transport;
+}

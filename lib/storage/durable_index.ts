@@ -1,0 +1,246 @@
+/**
+ * The index with durability: changes are applied in memory at once, written to a store in group
+ * commits, and rolled back in memory if their commit fails.
+ *
+ * @module
+ */
+
+import { clearImmediate, setImmediate } from "node:timers";
+import type { IndexOperations } from "../protocol/command_table.ts";
+import { PackageIndex } from "../index/package_index.ts";
+import { errorMessage } from "../util/errors.ts";
+import { Histogram } from "../util/histogram.ts";
+import type { Logger } from "../util/log.ts";
+import { DataFileError, type Mutation, SqliteStore, type SyncMode } from "./sqlite_store.ts";
+
+/** Where committed mutations go; {@linkcode SqliteStore} is the real one. */
+export interface MutationStore {
+  /** Persists all of `mutations` atomically, or throws having persisted none. */
+  commit(mutations: readonly Mutation[]): void;
+}
+
+/** Upper bounds, in seconds, of the commit latency histogram's buckets. */
+export const COMMIT_LATENCY_BOUNDS: readonly number[] = [
+  0.0001,
+  0.00025,
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+];
+
+/** Counters about commits, for metrics. */
+export interface CommitStats {
+  /** Transactions committed. */
+  commits: number;
+  /** Transactions that failed and were rolled back in memory. */
+  failures: number;
+  /** Commit durations in seconds, in the buckets of {@linkcode COMMIT_LATENCY_BOUNDS}. */
+  latency: Histogram;
+}
+
+/** A mutation applied in memory and how to take it back. */
+interface AppliedMutation {
+  mutation: Mutation;
+  /** The package's dependencies before, or `undefined` when it was not indexed. */
+  previous: string[] | undefined;
+}
+
+/** Options for {@linkcode DurableIndex}. */
+export interface DurableIndexOptions {
+  /** The in-memory index, already loaded from the store. It answers every request. */
+  index: PackageIndex;
+  /** Where committed mutations are written. */
+  store: MutationStore;
+  /** Where commit failures are reported. */
+  logger: Logger;
+}
+
+/**
+ * Wraps the in-memory index so that every successful mutation is also written to a store. All
+ * mutations applied during one turn of the event loop, from every connection, go into one
+ * transaction (a group commit) at the end of that turn.
+ *
+ * Callers must not reply before the changes a reply may have observed are durable: after
+ * answering a batch of requests, await {@linkcode DurableIndex.whenDurable}. When a commit fails,
+ * its mutations are undone in memory, newest first, and `whenDurable` resolves to `false` so that
+ * every reply that waited on it can be turned into `ERROR`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DurableIndex } from "./durable_index.ts";
+ * import { PackageIndex } from "../index/package_index.ts";
+ * import { createLogger } from "../util/log.ts";
+ *
+ * const written: unknown[] = [];
+ * const durable = new DurableIndex({
+ *   index: new PackageIndex(),
+ *   store: { commit: (mutations) => written.push(...mutations) },
+ *   logger: createLogger(),
+ * });
+ * assert.equal(durable.index("gmp", []), true); // applied in memory at once
+ * assert.equal(written.length, 0); // not written yet: the group commit runs at the end of the turn
+ * assert.equal(await durable.whenDurable(), true);
+ * assert.deepEqual(written, [{ kind: "index", name: "gmp", dependencies: [] }]);
+ * ```
+ */
+export class DurableIndex implements IndexOperations {
+  /** Commit counters and latencies. */
+  readonly commitStats: CommitStats = {
+    commits: 0,
+    failures: 0,
+    latency: new Histogram(COMMIT_LATENCY_BOUNDS),
+  };
+  readonly #index: PackageIndex;
+  readonly #store: MutationStore;
+  readonly #logger: Logger;
+  /** Mutations applied in memory since the last commit, oldest first. */
+  #pending: AppliedMutation[] = [];
+  /** Settles the group of #pending once it is committed (true) or rolled back (false). */
+  #group: PromiseWithResolvers<boolean> | undefined;
+  #commitTimer: ReturnType<typeof setImmediate> | undefined;
+
+  /** Wraps `options.index`; mutations are written to `options.store`. */
+  constructor(options: DurableIndexOptions) {
+    this.#index = options.index;
+    this.#store = options.store;
+    this.#logger = options.logger;
+  }
+
+  /** Indexes a package in memory and schedules its commit. See {@linkcode PackageIndex.index}. */
+  index(name: string, dependencies: readonly string[]): boolean {
+    const previous = this.#index.dependenciesOf(name);
+    if (!this.#index.index(name, dependencies)) return false;
+    this.#record({ mutation: { kind: "index", name, dependencies }, previous });
+    return true;
+  }
+
+  /** Removes a package in memory and schedules its commit. See {@linkcode PackageIndex.remove}. */
+  remove(name: string): boolean {
+    const previous = this.#index.dependenciesOf(name);
+    if (!this.#index.remove(name)) return false;
+    if (previous !== undefined) this.#record({ mutation: { kind: "remove", name }, previous });
+    return true;
+  }
+
+  /** Whether a package is indexed (in memory: possibly not yet durable). */
+  has(name: string): boolean {
+    return this.#index.has(name);
+  }
+
+  /**
+   * The outcome of the commit that makes everything applied so far durable: `true` once it is
+   * committed, `false` if it failed and was undone. `undefined` when nothing is waiting to be
+   * committed, so a caller can reply at once without awaiting anything.
+   */
+  whenDurable(): Promise<boolean> | undefined {
+    return this.#group?.promise;
+  }
+
+  /** Commits whatever is pending now instead of at the end of the turn, as shutdown needs. */
+  flush(): void {
+    if (this.#pending.length > 0) this.#commit();
+  }
+
+  #record(applied: AppliedMutation): void {
+    this.#pending.push(applied);
+    if (this.#group !== undefined) return;
+    this.#group = Promise.withResolvers<boolean>();
+    // An immediate runs once every read that completed in this turn of the event loop has been
+    // answered in memory: that is the whole group. (A zero-delay setTimeout would wait about
+    // 2 ms in Deno and hold every waiting reply that long.)
+    this.#commitTimer = setImmediate(() => this.#commit());
+  }
+
+  #commit(): void {
+    if (this.#commitTimer !== undefined) clearImmediate(this.#commitTimer);
+    const applied = this.#pending;
+    const group = this.#group!;
+    this.#pending = [];
+    this.#group = undefined;
+    const started = performance.now();
+    try {
+      this.#store.commit(applied.map(({ mutation }) => mutation));
+    } catch (error) {
+      this.commitStats.failures++;
+      try {
+        this.#undo(applied);
+      } catch (undoError) {
+        this.#logger.error(`${errorMessage(undoError)}; stopping rather than serve wrong answers`);
+        throw undoError;
+      }
+      this.#logger.error(
+        `Commit of ${applied.length} change(s) failed; undone in memory and answered ERROR: ` +
+          errorMessage(error),
+      );
+      group.resolve(false);
+      return;
+    }
+    this.commitStats.latency.record((performance.now() - started) / 1000);
+    this.commitStats.commits++;
+    group.resolve(true);
+  }
+
+  /** Takes back `applied` in memory, newest first. Each step returns to a state that was valid. */
+  #undo(applied: readonly AppliedMutation[]): void {
+    for (let i = applied.length - 1; i >= 0; i--) {
+      const { mutation, previous } = applied[i]!;
+      const undone = previous === undefined
+        ? this.#index.remove(mutation.name)
+        : this.#index.index(mutation.name, previous);
+      if (!undone) {
+        // Unreachable while the index is correct; if it ever happens, memory and disk disagree
+        // and the only safe thing left is to stop.
+        throw new Error(`Cannot undo the change to '${mutation.name}'; memory and disk diverged`);
+      }
+    }
+  }
+}
+
+/** Options for {@linkcode openDurableIndex}. */
+export interface OpenDurableIndexOptions {
+  /** How hard each commit pushes data to disk. */
+  sync: SyncMode;
+  /** Where commit failures are reported. */
+  logger: Logger;
+}
+
+/** A data file opened and loaded: the index to serve and the store to close at shutdown. */
+export interface OpenedDataFile {
+  /** The index to serve; it persists every change. */
+  durable: DurableIndex;
+  /** The loaded in-memory index, for its size. */
+  index: PackageIndex;
+  /** The database; flush `durable` and then close this at shutdown. */
+  store: SqliteStore;
+}
+
+/**
+ * Opens the data file at `path` (creating it if missing), loads and checks every stored package,
+ * and only then prepares the file for writing. Throws {@linkcode DataFileError} when the file
+ * cannot be opened, is not a pkgindex database, or holds an inconsistent index (a dependency that
+ * is not stored, or a cycle); the file is left untouched in those cases.
+ */
+export function openDurableIndex(path: string, options: OpenDurableIndexOptions): OpenedDataFile {
+  const store = SqliteStore.open(path);
+  let index: PackageIndex;
+  try {
+    index = PackageIndex.fromEntries(store.entries());
+    store.prepareForWrites(options.sync);
+  } catch (error) {
+    store.close();
+    throw new DataFileError(`Data file '${path}' cannot be used: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+  const durable = new DurableIndex({ index, store, logger: options.logger });
+  return { durable, index, store };
+}

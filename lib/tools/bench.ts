@@ -1,0 +1,327 @@
+/**
+ * The load generator of `pkgindex bench`: preloads a server with packages, then keeps a fixed
+ * number of requests in flight on each connection and measures throughput and latency.
+ *
+ * @module
+ */
+
+import { REPLY_CODES } from "../protocol/replies.ts";
+import { NO_LINE, ReplyReader } from "../protocol/reply_reader.ts";
+import { Histogram, LOG_LINEAR_BOUNDS } from "../util/histogram.ts";
+import { writeAll } from "../util/io.ts";
+import { createRandom, type Random, randomInt } from "./random.ts";
+import type { PackageSpec } from "./synthetic_packages.ts";
+
+/** How requests are sent: one at a time per connection, or `depth` in flight per connection. */
+export type BenchMode = "pingpong" | "pipeline";
+
+/** Every mode, as the CLI accepts them. */
+export const BENCH_MODES: readonly BenchMode[] = ["pingpong", "pipeline"];
+
+/**
+ * What the requests are: `query` is QUERY only; `mixed` is 80% QUERY, 10% re-INDEX with the same
+ * dependencies, and 10% REMOVE-then-INDEX pairs on packages nothing depends on.
+ */
+export type BenchMix = "query" | "mixed";
+
+/** Every mix, as the CLI accepts them. */
+export const BENCH_MIXES: readonly BenchMix[] = ["query", "mixed"];
+
+/** Where a server listens. */
+export interface Target {
+  /** The server's host. */
+  hostname: string;
+  /** The server's port. */
+  port: number;
+}
+
+/** Options for {@linkcode runBench}. */
+export interface BenchOptions extends Target {
+  /** The packages, already indexed (see {@linkcode preloadPackages}). */
+  packages: readonly PackageSpec[];
+  /** Requests in flight per connection: 1 is ping-pong. */
+  depth: number;
+  /** Connections, all sending at once. */
+  connections: number;
+  /** Milliseconds measured, after the warmup. */
+  durationMs: number;
+  /** Milliseconds of load before measuring starts. */
+  warmupMs: number;
+  /** What the requests are. */
+  mix: BenchMix;
+  /** The seed of the request choices. */
+  seed: number;
+}
+
+/** What a benchmark run measured. Latencies are in microseconds. */
+export interface BenchResult {
+  /** Requests answered inside the measured window. */
+  requests: number;
+  /** The measured window, in seconds. */
+  seconds: number;
+  /** `requests / seconds`. */
+  requestsPerSecond: number;
+  /** Latency percentiles and maximum, in microseconds, from send to reply. */
+  latency: { p50: number; p90: number; p99: number; p999: number; max: number };
+  /** Replies in the measured window by kind; `other` is anything that is not a valid reply. */
+  replies: { OK: number; FAIL: number; ERROR: number; other: number };
+  /** Replies (warmup included) other than the one the request must get. */
+  unexpected: number;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Indexes `packages` into a server over one pipelined connection, retrying those whose
+ * dependencies were not indexed yet, and resolves to the time it took in milliseconds. Throws
+ * when a pass indexes nothing new (a dependency is missing or a cycle) or a reply is not `OK` or
+ * `FAIL`.
+ */
+export async function preloadPackages(
+  target: Target,
+  packages: readonly PackageSpec[],
+): Promise<number> {
+  const started = performance.now();
+  const conn = await Deno.connect(target);
+  const reader = new ReplyReader(conn);
+  try {
+    let pending = packages;
+    while (pending.length > 0) {
+      const failed: PackageSpec[] = [];
+      for (let start = 0; start < pending.length; start += PRELOAD_BATCH) {
+        const batch = pending.slice(start, start + PRELOAD_BATCH);
+        const text = batch.map((spec) => `INDEX|${spec.name}|${spec.dependencies.join(",")}\n`)
+          .join("");
+        await writeAll(conn, encoder.encode(text));
+        for (const spec of batch) {
+          const code = await reader.next();
+          if (code === null) throw new Error("The server closed the connection during preload");
+          if (code === REPLY_CODES.FAIL) failed.push(spec);
+          else if (code !== REPLY_CODES.OK) {
+            throw new Error(
+              `Cannot preload package '${spec.name}': the reply was not OK or FAIL`,
+            );
+          }
+        }
+      }
+      if (failed.length === pending.length) {
+        throw new Error(
+          `Cannot preload ${failed.length} packages, such as '${
+            failed[0]!.name
+          }': a dependency is missing or they form a cycle`,
+        );
+      }
+      pending = failed;
+    }
+  } finally {
+    conn.close();
+  }
+  return performance.now() - started;
+}
+
+const PRELOAD_BATCH = 4096;
+
+/**
+ * Runs the load: every connection keeps `depth` requests in flight, sending as many new ones in
+ * one write as replies arrived in one read, for the warmup and then the measured duration. The
+ * server must already hold `packages`; every request is one that must succeed (a QUERY of a
+ * package another connection may be removing is allowed to `FAIL`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { preloadPackages, runBench } from "./bench.ts";
+ * import { generatePackages } from "./synthetic_packages.ts";
+ * import { serve } from "../server/server.ts";
+ * import { createLogger } from "../util/log.ts";
+ *
+ * const server = serve({ hostname: "127.0.0.1", port: 0, logger: createLogger({ level: "error" }) });
+ * const target = { hostname: "127.0.0.1", port: server.addr.port };
+ * const packages = generatePackages({ count: 1000, seed: 1 });
+ * await preloadPackages(target, packages);
+ * const result = await runBench({
+ *   ...target, packages, depth: 1, connections: 10, durationMs: 200, warmupMs: 50,
+ *   mix: "query", seed: 1,
+ * });
+ * assert.ok(result.requestsPerSecond > 0);
+ * assert.equal(result.unexpected, 0);
+ * await server.shutdown();
+ * ```
+ */
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+  const workload = buildWorkload(options.packages, options.connections);
+  const conns: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < options.connections; i++) conns.push(await Deno.connect(options));
+    const start = performance.now();
+    const window: MeasuredWindow = {
+      from: start + options.warmupMs,
+      to: start + options.warmupMs + options.durationMs,
+      histogram: new Histogram(LOG_LINEAR_BOUNDS),
+      replies: [0, 0, 0, 0],
+      unexpected: 0,
+    };
+    await Promise.all(conns.map((conn, i) =>
+      driveConnection(conn, {
+        window,
+        workload,
+        owner: i,
+        depth: options.depth,
+        mix: options.mix,
+        random: createRandom((options.seed * 7919 + i * 104729 + 1) >>> 0),
+      })
+    ));
+    const requests = window.histogram.count;
+    const seconds = options.durationMs / 1000;
+    const h = window.histogram;
+    return {
+      requests,
+      seconds,
+      requestsPerSecond: Math.round(requests / seconds),
+      latency: {
+        p50: h.percentile(50),
+        p90: h.percentile(90),
+        p99: h.percentile(99),
+        p999: h.percentile(99.9),
+        max: h.max,
+      },
+      replies: {
+        OK: window.replies[0]!,
+        FAIL: window.replies[1]!,
+        ERROR: window.replies[2]!,
+        other: window.replies[3]!,
+      },
+      unexpected: window.unexpected,
+    };
+  } finally {
+    for (const conn of conns) conn.close();
+  }
+}
+
+/** The packages with their requests encoded once, and who may remove which leaf. */
+interface Workload {
+  query: Uint8Array[];
+  index: Uint8Array[];
+  remove: Uint8Array[];
+  /** Package → the connection that may remove it (a package nothing depends on), or -1. */
+  owners: Int32Array;
+  /** Connection → the packages it may remove. */
+  leaves: number[][];
+  /** The longest encoded request, to size write buffers. */
+  longest: number;
+}
+
+function buildWorkload(packages: readonly PackageSpec[], connections: number): Workload {
+  const depended = new Set<string>();
+  for (const spec of packages) for (const dependency of spec.dependencies) depended.add(dependency);
+  const owners = new Int32Array(packages.length).fill(-1);
+  const leaves: number[][] = Array.from({ length: connections }, () => []);
+  let next = 0;
+  for (const [i, spec] of packages.entries()) {
+    if (depended.has(spec.name)) continue;
+    owners[i] = next;
+    leaves[next]!.push(i);
+    next = (next + 1) % connections;
+  }
+  const query = packages.map((spec) => encoder.encode(`QUERY|${spec.name}|\n`));
+  const index = packages.map((spec) =>
+    encoder.encode(`INDEX|${spec.name}|${spec.dependencies.join(",")}\n`)
+  );
+  const remove = packages.map((spec) => encoder.encode(`REMOVE|${spec.name}|\n`));
+  let longest = 0;
+  for (const bytes of index) longest = Math.max(longest, bytes.length);
+  return { query, index, remove, owners, leaves, longest };
+}
+
+interface MeasuredWindow {
+  from: number;
+  to: number;
+  histogram: Histogram;
+  /** Counts by reply code. */
+  replies: number[];
+  unexpected: number;
+}
+
+interface DriveOptions {
+  window: MeasuredWindow;
+  workload: Workload;
+  owner: number;
+  depth: number;
+  mix: BenchMix;
+  random: Random;
+}
+
+/** Keeps `depth` requests in flight on `conn` until the window closes, then drains. */
+async function driveConnection(conn: Deno.Conn, options: DriveOptions): Promise<void> {
+  const { window, workload, depth, random } = options;
+  const own = workload.leaves[options.owner]!;
+  const sentAt = new Float64Array(depth);
+  /** 1 when the request in that ring slot may also get `FAIL`. */
+  const mayFail = new Uint8Array(depth);
+  let head = 0; // next slot to answer
+  let inFlight = 0;
+  /** The leaf whose REMOVE was just sent, so its INDEX goes next; -1 for none. */
+  let reindex = -1;
+  const output = new Uint8Array(depth * Math.max(workload.longest, 32));
+  const reader = new ReplyReader(conn);
+
+  /** Picks the next request, writes it at `offset` of the output, and returns its length. */
+  const nextRequest = (slot: number, offset: number): number => {
+    let bytes: Uint8Array;
+    mayFail[slot] = 0;
+    if (reindex !== -1) {
+      bytes = workload.index[reindex]!;
+      reindex = -1;
+    } else {
+      const choice = options.mix === "query" ? 0 : random() * 0.95;
+      const target = randomInt(random, workload.query.length);
+      if (choice < 0.8) {
+        bytes = workload.query[target]!;
+        const owner = workload.owners[target]!;
+        if (owner !== -1 && owner !== options.owner) mayFail[slot] = 1;
+      } else if (choice < 0.9 || own.length === 0) {
+        bytes = workload.index[target]!;
+      } else {
+        reindex = own[randomInt(random, own.length)]!;
+        bytes = workload.remove[reindex]!;
+      }
+    }
+    output.set(bytes, offset);
+    return bytes.length;
+  };
+
+  const fill = async (now: number) => {
+    let length = 0;
+    // A REMOVE is always followed by its INDEX, even past the end of the window.
+    while (inFlight < depth && (now < window.to || reindex !== -1)) {
+      const slot = (head + inFlight) % depth;
+      length += nextRequest(slot, length);
+      sentAt[slot] = now;
+      inFlight++;
+    }
+    if (length > 0) await writeAll(conn, output.subarray(0, length));
+  };
+
+  await fill(performance.now());
+  while (inFlight > 0) {
+    if (!await reader.fill()) throw new Error("The server closed a benchmark connection");
+    const now = performance.now();
+    for (let code = reader.nextBuffered(); code !== NO_LINE; code = reader.nextBuffered()) {
+      if (inFlight === 0) {
+        window.unexpected++; // a reply to nothing
+        continue;
+      }
+      const expected = code === REPLY_CODES.OK ||
+        (code === REPLY_CODES.FAIL && mayFail[head] === 1);
+      if (!expected) window.unexpected++;
+      const sent = sentAt[head]!;
+      if (sent >= window.from && now <= window.to) {
+        window.histogram.record(Math.floor((now - sent) * 1000));
+        window.replies[code]!++;
+      }
+      head = (head + 1) % depth;
+      inFlight--;
+    }
+    await fill(now);
+  }
+}

@@ -1,0 +1,391 @@
+/**
+ * The stress test of the official harness, as a library: many concurrent clients brute-force a
+ * package list into a server and out again, and every reply is checked.
+ *
+ * @module
+ */
+
+import { type Reply, REPLY_CODES } from "../protocol/replies.ts";
+import { OTHER_REPLY, ReplyReader } from "../protocol/reply_reader.ts";
+import { errorMessage } from "../util/errors.ts";
+import { closeQuietly, writeAll } from "../util/io.ts";
+import { createRandom, type Random, randomInt, shuffle } from "./random.ts";
+import type { PackageSpec } from "./synthetic_packages.ts";
+
+/** Options for {@linkcode runStress}. */
+export interface StressOptions {
+  /** The server's host. */
+  hostname: string;
+  /** The server's port. */
+  port: number;
+  /** The packages to index and remove; every dependency must be in the list. */
+  packages: readonly PackageSpec[];
+  /** Concurrent clients per phase, each owning one slice of the packages. */
+  concurrency: number;
+  /** The seed of the package order and of the broken messages: same seed, same messages. */
+  seed: number;
+  /** The chance, in percent, of a broken message (which must get `ERROR`) before each INDEX. */
+  unluckiness: number;
+  /** Milliseconds the whole run may take before it fails. */
+  timeoutMs: number;
+  /** Called when a phase starts, with its live status (updated in place until it ends). */
+  onPhaseStart?: (status: PhaseStatus) => void;
+  /** Called when a phase ends, with its final status. */
+  onPhaseEnd?: (status: PhaseStatus) => void;
+}
+
+/** The live status of one phase. */
+export interface PhaseStatus {
+  /** The phase's name, such as `index`. */
+  readonly name: PhaseName;
+  /** Packages in the phase. */
+  readonly total: number;
+  /** Packages finished: indexed, removed or queried as expected. */
+  done: number;
+  /** Requests sent, retries and broken messages included. */
+  requests: number;
+  /** `performance.now()` when the phase started. */
+  readonly startedAt: number;
+  /** `performance.now()` when the phase ended; `undefined` while it runs. */
+  endedAt: number | undefined;
+}
+
+/** The phases, in the order they run. */
+export type PhaseName = "clean" | "index" | "query-indexed" | "remove" | "query-removed";
+
+/** What a stress run found. */
+export interface StressResult {
+  /** True when every phase finished and every reply was the expected one. */
+  passed: boolean;
+  /** Why the run failed, naming the client, the message and the reply; absent when it passed. */
+  failure?: string;
+  /** Every phase that started, in order. */
+  phases: PhaseStatus[];
+}
+
+/**
+ * Splits `items` into `count` consecutive slices of equal length; the last slice also takes the
+ * remainder.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sliceEvenly } from "./stress.ts";
+ *
+ * assert.deepEqual(sliceEvenly([1, 2, 3, 4, 5], 2), [[1, 2], [3, 4, 5]]);
+ * ```
+ */
+export function sliceEvenly<T>(items: readonly T[], count: number): T[][] {
+  const size = Math.floor(items.length / count);
+  const slices: T[][] = [];
+  for (let i = 0; i < count; i++) {
+    slices.push(items.slice(i * size, i === count - 1 ? items.length : (i + 1) * size));
+  }
+  return slices;
+}
+
+/**
+ * Makes a message the server must answer with `ERROR`, of one of four kinds chosen by `random`:
+ * an unknown command, a line with two fields, a character outside the name alphabet, or an empty
+ * entry in the dependency list.
+ */
+export function brokenMessage(spec: PackageSpec, random: Random): string {
+  const dependencies = spec.dependencies.join(",");
+  switch (randomInt(random, 4)) {
+    case 0:
+      return `PURGE|${spec.name}|${dependencies}\n`;
+    case 1:
+      return `INDEX|${spec.name}\n`;
+    case 2:
+      return `INDEX|${spec.name}\u2603|${dependencies}\n`;
+    default:
+      return `INDEX|${spec.name}|${dependencies === "" ? "" : dependencies + ","},\n`;
+  }
+}
+
+/** One package, numbered, with its messages encoded once. */
+interface Entry {
+  readonly spec: PackageSpec;
+  readonly dependencies: number[];
+  readonly dependents: number[];
+  readonly index: Uint8Array;
+  readonly remove: Uint8Array;
+  readonly query: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Runs the five phases against a server: 1) REMOVE everything until every REMOVE succeeds
+ * (cleaning up after earlier runs), 2) INDEX everything until every INDEX succeeds (a `FAIL`
+ * means a dependency is not indexed yet and is retried), 3) QUERY everything, expecting `OK`,
+ * 4) REMOVE everything until every REMOVE succeeds, 5) QUERY everything, expecting `FAIL`.
+ *
+ * Each phase runs `concurrency` clients, one connection each, that send one message and wait for
+ * its reply, as the official harness does. Every reply is checked: a malformed reply, an `ERROR`
+ * to a valid message, anything but `ERROR` to a broken one, or a `FAIL` that the state the
+ * clients have already confirmed rules out (an INDEX whose dependencies were all indexed, a
+ * REMOVE whose dependents were all removed) fails the run at once.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serve } from "../server/server.ts";
+ * import { createLogger } from "../util/log.ts";
+ * import { runStress } from "./stress.ts";
+ * import { generatePackages } from "./synthetic_packages.ts";
+ *
+ * const server = serve({ hostname: "127.0.0.1", port: 0, logger: createLogger({ level: "error" }) });
+ * const result = await runStress({
+ *   hostname: "127.0.0.1",
+ *   port: server.addr.port,
+ *   packages: generatePackages({ count: 200, seed: 1 }),
+ *   concurrency: 10,
+ *   seed: 1,
+ *   unluckiness: 5,
+ *   timeoutMs: 120_000,
+ * });
+ * assert.equal(result.passed, true);
+ * await server.shutdown();
+ * ```
+ */
+export async function runStress(options: StressOptions): Promise<StressResult> {
+  const entries = buildEntries(options.packages);
+  const order = shuffle(entries.map((_, i) => i), createRandom(options.seed));
+  const slices = sliceEvenly(order, options.concurrency);
+  const run: RunState = { failure: undefined, conns: new Set() };
+  const phases: PhaseStatus[] = [];
+  let current: PhaseStatus | undefined;
+  const deadline = setTimeout(() => {
+    const where = current === undefined
+      ? ""
+      : ` in phase '${current.name}' with ${current.done} of ${current.total} packages done`;
+    abort(run, `Timed out after ${options.timeoutMs / 1000} s${where}.`);
+  }, options.timeoutMs);
+  try {
+    for (const plan of PHASES) {
+      const status: PhaseStatus = {
+        name: plan.name,
+        total: entries.length,
+        done: 0,
+        requests: 0,
+        startedAt: performance.now(),
+        endedAt: undefined,
+      };
+      current = status;
+      phases.push(status);
+      options.onPhaseStart?.(status);
+      const confirmed = new Uint8Array(entries.length);
+      await Promise.all(slices.map((slice, client) =>
+        runClient({
+          run,
+          plan,
+          status,
+          entries,
+          confirmed,
+          slice,
+          client,
+          options,
+          random: createRandom((options.seed * 7919 + client * 104729 + 1) >>> 0),
+        })
+      ));
+      status.endedAt = performance.now();
+      options.onPhaseEnd?.(status);
+      if (run.failure !== undefined) break;
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+  return run.failure === undefined
+    ? { passed: true, phases }
+    : { passed: false, failure: run.failure, phases };
+}
+
+/** What each phase sends and which replies it accepts. */
+interface PhasePlan {
+  name: PhaseName;
+  message: (entry: Entry) => Uint8Array;
+  /** The reply that finishes a package. */
+  finishedBy: Reply;
+  /** Whether a `FAIL` means "retry later" rather than a failure. */
+  retryOnFail: boolean;
+  /** For a `FAIL` that is retried: whether the clients' confirmed state rules it out. */
+  impossibleFail?: (entry: Entry, confirmed: Uint8Array) => boolean;
+  /** Whether broken messages are sent in this phase. */
+  unlucky: boolean;
+}
+
+/** A phase that repeats each package's message until it gets `OK`, retrying on `FAIL`. */
+function bruteForce(
+  name: PhaseName,
+  message: (entry: Entry) => Uint8Array,
+  options: Pick<PhasePlan, "impossibleFail"> & { unlucky?: boolean } = {},
+): PhasePlan {
+  return { name, message, finishedBy: "OK", retryOnFail: true, unlucky: false, ...options };
+}
+
+/** A phase that queries each package once, expecting `finishedBy`. */
+function check(name: PhaseName, finishedBy: Reply): PhasePlan {
+  return { name, message: (e) => e.query, finishedBy, retryOnFail: false, unlucky: false };
+}
+
+const PHASES: readonly PhasePlan[] = [
+  bruteForce("clean", (e) => e.remove),
+  bruteForce("index", (e) => e.index, {
+    impossibleFail: (e, confirmed) => e.dependencies.every((d) => confirmed[d] === 1),
+    unlucky: true,
+  }),
+  check("query-indexed", "OK"),
+  bruteForce("remove", (e) => e.remove, {
+    impossibleFail: (e, confirmed) => e.dependents.every((d) => confirmed[d] === 1),
+  }),
+  check("query-removed", "FAIL"),
+];
+
+interface RunState {
+  failure: string | undefined;
+  conns: Set<Deno.Conn>;
+}
+
+function abort(run: RunState, failure: string): void {
+  run.failure ??= failure;
+  for (const conn of run.conns) closeQuietly(conn);
+  run.conns.clear();
+}
+
+interface ClientContext {
+  run: RunState;
+  plan: PhasePlan;
+  status: PhaseStatus;
+  entries: readonly Entry[];
+  /** Entry → 1 once this phase got its finishing reply. */
+  confirmed: Uint8Array;
+  slice: readonly number[];
+  client: number;
+  options: StressOptions;
+  random: Random;
+}
+
+async function runClient(context: ClientContext): Promise<void> {
+  const { run, plan, status, entries, confirmed, options } = context;
+  if (context.slice.length === 0 || run.failure !== undefined) return;
+  let conn: Deno.Conn;
+  try {
+    conn = await Deno.connect({ hostname: options.hostname, port: options.port });
+  } catch (error) {
+    abort(
+      run,
+      `Client ${context.client} cannot connect to ${options.hostname}:${options.port}: ${
+        errorMessage(error)
+      }`,
+    );
+    return;
+  }
+  if (run.failure !== undefined) return closeQuietly(conn);
+  run.conns.add(conn);
+  const client = new LineClient(conn);
+  const fail = (message: Uint8Array | string, reply: string, expected: string) =>
+    abort(
+      run,
+      `Client ${context.client} in phase '${plan.name}' sent ${
+        JSON.stringify(typeof message === "string" ? message : decoder.decode(message))
+      } and received ${JSON.stringify(reply)}; expected ${expected}.`,
+    );
+  try {
+    let pending = context.slice;
+    while (pending.length > 0) {
+      const retry: number[] = [];
+      for (const i of pending) {
+        const entry = entries[i]!;
+        if (plan.unlucky && context.random() * 100 < options.unluckiness) {
+          const broken = brokenMessage(entry.spec, context.random);
+          status.requests++;
+          const code = await client.request(encoder.encode(broken));
+          if (code !== REPLY_CODES.ERROR) return fail(broken, client.lastReply(), '"ERROR\\n"');
+        }
+        const message = plan.message(entry);
+        status.requests++;
+        const code = await client.request(message);
+        if (code === REPLY_CODES[plan.finishedBy]) {
+          confirmed[i] = 1;
+          status.done++;
+          continue;
+        }
+        if (code === REPLY_CODES.FAIL && plan.retryOnFail) {
+          if (plan.impossibleFail?.(entry, confirmed)) {
+            return fail(
+              message,
+              client.lastReply(),
+              '"OK\\n" (the clients had confirmed every package it needs)',
+            );
+          }
+          retry.push(i);
+          continue;
+        }
+        const expected = plan.retryOnFail
+          ? '"OK\\n" or "FAIL\\n"'
+          : JSON.stringify(`${plan.finishedBy}\n`);
+        return fail(message, client.lastReply(), expected);
+      }
+      pending = retry;
+    }
+  } catch (error) {
+    // After an abort, the closed connection's error is only the echo of the first failure.
+    if (run.failure === undefined) {
+      abort(run, `Client ${context.client} in phase '${plan.name}' failed: ${errorMessage(error)}`);
+    }
+  } finally {
+    if (run.conns.delete(conn)) closeQuietly(conn);
+  }
+}
+
+/** A connection that sends one message at a time and reads its one-line reply. */
+class LineClient {
+  readonly #conn: Deno.Conn;
+  readonly #reader: ReplyReader;
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+    this.#reader = new ReplyReader(conn, { bufferBytes: 4096 });
+  }
+
+  /** Sends `message` and resolves to the code of its reply (one of `REPLY_CODES` or other). */
+  async request(message: Uint8Array): Promise<number> {
+    await writeAll(this.#conn, message);
+    const code = await this.#reader.next();
+    if (code === null) throw new Error("the server closed the connection");
+    // Anything after the first line is an extra, unrequested reply.
+    return this.#reader.buffered === 0 ? code : OTHER_REPLY;
+  }
+
+  /** The last reply, for a failure message. */
+  lastReply(): string {
+    return this.#reader.lastLineTooLong ? "a line over 4096 bytes" : `${this.#reader.lastLine}\n`;
+  }
+}
+
+function buildEntries(packages: readonly PackageSpec[]): Entry[] {
+  const numbers = new Map<string, number>();
+  for (const [i, spec] of packages.entries()) numbers.set(spec.name, i);
+  const entries = packages.map((spec): Entry => ({
+    spec,
+    dependencies: [...new Set(spec.dependencies)].map((name) => {
+      const number = numbers.get(name);
+      if (number === undefined) {
+        throw new Error(
+          `Cannot stress with package '${spec.name}': its dependency '${name}' is not in the list`,
+        );
+      }
+      return number;
+    }),
+    dependents: [],
+    index: encoder.encode(`INDEX|${spec.name}|${spec.dependencies.join(",")}\n`),
+    remove: encoder.encode(`REMOVE|${spec.name}|\n`),
+    query: encoder.encode(`QUERY|${spec.name}|\n`),
+  }));
+  for (const [i, entry] of entries.entries()) {
+    for (const dependency of entry.dependencies) entries[dependency]!.dependents.push(i);
+  }
+  return entries;
+}

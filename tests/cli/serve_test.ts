@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { UsageError } from "../../lib/cli/flags.ts";
+import { SERVE, type ServeConfig } from "../../lib/cli/serve.ts";
+import { type EnvReader, parseCommandLine } from "../../lib/cli/subcommand.ts";
+
+const noEnv = () => undefined;
+
+/** The configuration `pkgindex serve` runs with for `args` and the environment `env`. */
+function parseServeArgs(args: string[], env: EnvReader): ServeConfig {
+  const commandLine = parseCommandLine(SERVE, args, env);
+  if (commandLine.kind !== "run") throw new Error(`Expected a run, got ${commandLine.kind}`);
+  return commandLine.config;
+}
+
+Deno.test("parseServeArgs applies the documented defaults", () => {
+  assert.deepEqual(parseServeArgs([], noEnv), {
+    hostname: "0.0.0.0",
+    port: 8080,
+    maxLineBytes: 65536,
+    maxConnections: 10000,
+    idleTimeout: 300,
+    logLevel: "info",
+    sync: "normal",
+    metricsPort: undefined,
+  });
+});
+
+Deno.test("parseServeArgs prefers flags to PKGINDEX_* variables to defaults", () => {
+  const env = (name: string) =>
+    ({ PKGINDEX_PORT: "9000", PKGINDEX_HOST: "127.0.0.1", PKGINDEX_IDLE_TIMEOUT: "0" })[name];
+  const config = parseServeArgs(["--port", "9001", "--log-level=debug"], env);
+  assert.equal(config.port, 9001);
+  assert.equal(config.hostname, "127.0.0.1");
+  assert.equal(config.idleTimeout, 0);
+  assert.equal(config.logLevel, "debug");
+});
+
+Deno.test("parseServeArgs refuses bad values with a message naming them", () => {
+  const cases: [string[], RegExp][] = [
+    [["--port", "abc"], /^Cannot parse --port 'abc': expected an integer from 0 to 65535$/],
+    [["--port", "70000"], /--port '70000'/],
+    [["--port=-1"], /--port '-1'/],
+    [["--max-line-bytes", "0"], /--max-line-bytes '0'/],
+    [["--max-connections", "1.5"], /--max-connections '1.5'/],
+    [["--idle-timeout=-3"], /--idle-timeout '-3': expected a number of seconds/],
+    [["--log-level", "loud"], /--log-level 'loud': expected one of debug, info, warn, error/],
+    [["--host", ""], /--host ''/],
+    [["--data", ""], /--data '': expected the path of a data file/],
+    [["--sync", "always"], /--sync 'always': expected one of normal, full/],
+    [["--bogus"], /Unknown option '--bogus'/],
+    [["stray"], /stray/],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(() => parseServeArgs(args, noEnv), (error: unknown) => {
+      assert.ok(error instanceof UsageError, `${args.join(" ")} throws a UsageError`);
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+  assert.throws(
+    () => parseServeArgs([], (name) => name === "PKGINDEX_PORT" ? "x" : undefined),
+    /^UsageError: Cannot parse PKGINDEX_PORT 'x'/,
+  );
+});
+
+function metricsPort(args: string[], env: Record<string, string> = {}): number | undefined {
+  return parseServeArgs(args, (name) => env[name]).metricsPort;
+}
+
+Deno.test("parseServeArgs leaves the metrics listener off by default", () => {
+  assert.equal(metricsPort([]), undefined);
+});
+
+Deno.test("parseServeArgs reads --metrics-port, falling back to PKGINDEX_METRICS_PORT", () => {
+  assert.equal(metricsPort(["--metrics-port", "9100"]), 9100);
+  assert.equal(metricsPort([], { PKGINDEX_METRICS_PORT: "9200" }), 9200);
+  assert.equal(metricsPort(["--metrics-port", "9100"], { PKGINDEX_METRICS_PORT: "9200" }), 9100);
+});
+
+Deno.test("parseServeArgs rejects a metrics port that is not a port number", () => {
+  assert.throws(
+    () => metricsPort(["--metrics-port", "http"]),
+    new UsageError("Cannot parse --metrics-port 'http': expected an integer from 0 to 65535"),
+  );
+  assert.throws(
+    () => metricsPort([], { PKGINDEX_METRICS_PORT: "70000" }),
+    new UsageError(
+      "Cannot parse PKGINDEX_METRICS_PORT '70000': expected an integer from 0 to 65535",
+    ),
+  );
+});

@@ -1,0 +1,273 @@
+import assert from "node:assert/strict";
+import { PackageIndex } from "../../lib/index/package_index.ts";
+import { createRandom, randomInt, shuffle } from "../../lib/tools/random.ts";
+import { generatePackages } from "../../lib/tools/synthetic_packages.ts";
+
+/** Checks the stored dependents counts and edge count against the edges themselves. */
+function assertConsistent(index: PackageIndex): void {
+  const entries = [...index.entries()];
+  assert.equal(entries.length, index.size);
+  const dependents = new Map<string, number>();
+  const seen = new Set<string>();
+  let edges = 0;
+  for (const [name, dependencies] of entries) {
+    for (const dependency of dependencies) {
+      assert.ok(seen.has(dependency), `${dependency} must come before its dependent ${name}`);
+      dependents.set(dependency, (dependents.get(dependency) ?? 0) + 1);
+      edges++;
+    }
+    seen.add(name);
+  }
+  assert.equal(index.edgeCount, edges);
+  for (const [name] of entries) {
+    assert.equal(index.dependentCount(name), dependents.get(name) ?? 0, `dependents of ${name}`);
+  }
+}
+
+Deno.test("PackageIndex indexes a package only when all its dependencies are indexed", () => {
+  const index = new PackageIndex();
+  assert.equal(index.index("cloog", ["gmp", "isl"]), false);
+  assert.equal(index.has("cloog"), false);
+  assert.equal(index.index("gmp", []), true);
+  assert.equal(index.index("cloog", ["gmp", "isl"]), false);
+  assert.equal(index.index("isl", ["gmp"]), true);
+  assert.equal(index.index("cloog", ["gmp", "isl"]), true);
+  assert.deepEqual(index.dependenciesOf("cloog"), ["gmp", "isl"]);
+  assert.equal(index.size, 3);
+  assert.equal(index.edgeCount, 3);
+  assertConsistent(index);
+});
+
+Deno.test("PackageIndex refuses to remove a package something depends on", () => {
+  const index = new PackageIndex();
+  index.index("gmp", []);
+  index.index("isl", ["gmp"]);
+  assert.equal(index.remove("gmp"), false);
+  assert.equal(index.has("gmp"), true);
+  assert.equal(index.remove("isl"), true);
+  assert.equal(index.remove("gmp"), true);
+  assert.equal(index.size, 0);
+  assert.equal(index.edgeCount, 0);
+});
+
+Deno.test("PackageIndex treats removing a package that is not indexed as success", () => {
+  const index = new PackageIndex();
+  assert.equal(index.remove("never-indexed"), true);
+  assert.equal(index.size, 0);
+});
+
+Deno.test("PackageIndex counts a repeated dependency once", () => {
+  const index = new PackageIndex();
+  index.index("gmp", []);
+  assert.equal(index.index("isl", ["gmp", "gmp", "gmp"]), true);
+  assert.deepEqual(index.dependenciesOf("isl"), ["gmp"]);
+  assert.equal(index.dependentCount("gmp"), 1);
+  assert.equal(index.remove("isl"), true);
+  assert.equal(index.remove("gmp"), true, "one removal of isl releases gmp");
+});
+
+Deno.test("PackageIndex re-index replaces the dependency list and drops old edges", () => {
+  const index = new PackageIndex();
+  index.index("a", []);
+  index.index("b", []);
+  index.index("c", ["a"]);
+  assert.equal(index.index("c", ["b"]), true);
+  assert.deepEqual(index.dependenciesOf("c"), ["b"]);
+  assert.equal(index.remove("a"), true, "a no longer has a dependent");
+  assert.equal(index.remove("b"), false);
+  assert.equal(index.index("c", []), true);
+  assert.equal(index.remove("b"), true);
+  assertConsistent(index);
+});
+
+Deno.test("PackageIndex refuses a package depending on itself", () => {
+  const index = new PackageIndex();
+  assert.equal(index.index("a", ["a"]), false, "not indexed yet: a missing dependency");
+  index.index("a", []);
+  assert.equal(index.index("a", ["a"]), false);
+  assert.deepEqual(index.dependenciesOf("a"), []);
+});
+
+Deno.test("PackageIndex refuses a cycle on re-index and changes nothing", () => {
+  const index = new PackageIndex();
+  index.index("a", []);
+  index.index("b", ["a"]);
+  index.index("c", ["b"]);
+  index.index("d", []);
+  assert.equal(index.index("a", ["d", "c"]), false, "a → c → b → a");
+  assert.deepEqual(index.dependenciesOf("a"), []);
+  assert.equal(index.dependentCount("d"), 0);
+  assert.equal(index.index("a", ["d"]), true, "a new edge that closes no cycle is fine");
+  assertConsistent(index);
+});
+
+Deno.test("PackageIndex refuses a missing dependency on re-index and keeps the old list", () => {
+  const index = new PackageIndex();
+  index.index("a", []);
+  index.index("b", ["a"]);
+  assert.equal(index.index("b", ["a", "missing"]), false);
+  assert.deepEqual(index.dependenciesOf("b"), ["a"]);
+  assert.equal(index.dependentCount("a"), 1);
+});
+
+Deno.test("PackageIndex reuses the slots of removed packages without mixing them up", () => {
+  const index = new PackageIndex();
+  index.index("a", []);
+  index.index("b", ["a"]);
+  index.remove("b");
+  index.index("c", []);
+  index.index("d", ["c"]);
+  assert.equal(index.has("b"), false);
+  assert.deepEqual(index.dependenciesOf("d"), ["c"]);
+  assert.equal(index.dependentCount("a"), 0);
+  assert.equal(index.remove("c"), false);
+  assertConsistent(index);
+});
+
+Deno.test("PackageIndex lists entries dependencies first, even along a very long chain", () => {
+  const index = new PackageIndex();
+  const length = 100_000;
+  index.index("p0", []);
+  for (let i = 1; i < length; i++) assert.ok(index.index(`p${i}`, [`p${i - 1}`]));
+  const names = [...index.entries()].map(([name]) => name);
+  assert.equal(names.length, length);
+  assert.equal(names[0], "p0");
+  assert.equal(names[length - 1], `p${length - 1}`);
+  assert.equal(index.index("p0", [`p${length - 1}`]), false, "closing the chain is a cycle");
+});
+
+Deno.test("PackageIndex stays consistent under a long random sequence of operations", () => {
+  const random = createRandom(2024);
+  const packages = generatePackages({ count: 300, seed: 5 });
+  const names = packages.map((spec) => spec.name);
+  const index = new PackageIndex();
+  for (let step = 0; step < 20_000; step++) {
+    const name = names[randomInt(random, names.length)]!;
+    const choice = random();
+    if (choice < 0.5) {
+      const dependencies = Array.from(
+        { length: randomInt(random, 4) },
+        () => names[randomInt(random, names.length)]!,
+      );
+      const allIndexed = dependencies.every((dependency) => index.has(dependency));
+      const accepted = index.index(name, dependencies);
+      if (!allIndexed) assert.equal(accepted, false);
+    } else if (choice < 0.8) {
+      const hadDependents = index.dependentCount(name) > 0;
+      assert.equal(index.remove(name), !hadDependents);
+    } else {
+      index.has(name);
+    }
+    if (step % 1000 === 0) assertConsistent(index);
+  }
+  assertConsistent(index);
+});
+
+Deno.test("PackageIndex.fromEntries loads entries in any order", () => {
+  const packages = generatePackages({ count: 500, seed: 3 });
+  const entries = shuffle(
+    packages.map((spec): [string, string[]] => [spec.name, spec.dependencies]),
+    createRandom(3),
+  );
+  const index = PackageIndex.fromEntries(entries);
+  assert.equal(index.size, 500);
+  for (const spec of packages) {
+    assert.deepEqual(index.dependenciesOf(spec.name)?.sort(), [...spec.dependencies].sort());
+  }
+  assertConsistent(index);
+  const depended = packages.find((spec) => index.dependentCount(spec.name) > 0)!;
+  assert.equal(index.remove(depended.name), false, "loaded edges protect dependencies");
+});
+
+Deno.test("PackageIndex.fromEntries refuses a dependency that is not listed", () => {
+  assert.throws(
+    () => PackageIndex.fromEntries([["a", []], ["b", ["a", "ghost"]]]),
+    /^Error: Package 'b' depends on 'ghost', which is not listed$/,
+  );
+});
+
+Deno.test("PackageIndex.fromEntries refuses a dependency cycle", () => {
+  assert.throws(
+    () => PackageIndex.fromEntries([["a", ["c"]], ["b", ["a"]], ["c", ["b"]], ["d", []]]),
+    /^Error: Package '[abc]' is part of a dependency cycle$/,
+  );
+  assert.throws(
+    () => PackageIndex.fromEntries([["a", ["a"]]]),
+    /'a' is part of a dependency cycle/,
+  );
+});
+
+/** The rules, written as plainly as possible, to check PackageIndex against. */
+class NaiveIndex {
+  readonly packages = new Map<string, Set<string>>();
+
+  index(name: string, dependencies: readonly string[]): boolean {
+    if (!dependencies.every((dependency) => this.packages.has(dependency))) return false;
+    if (this.packages.has(name) && dependencies.some((d) => d === name || this.reaches(d, name))) {
+      return false;
+    }
+    this.packages.set(name, new Set(dependencies));
+    return true;
+  }
+
+  remove(name: string): boolean {
+    for (const dependencies of this.packages.values()) if (dependencies.has(name)) return false;
+    this.packages.delete(name);
+    return true;
+  }
+
+  /** Whether `to` can be reached from `from` along dependencies. */
+  reaches(from: string, to: string): boolean {
+    const seen = new Set<string>();
+    const pending = [from];
+    while (pending.length > 0) {
+      const current = pending.pop()!;
+      if (current === to) return true;
+      if (seen.has(current)) continue;
+      seen.add(current);
+      pending.push(...this.packages.get(current) ?? []);
+    }
+    return false;
+  }
+}
+
+Deno.test("PackageIndex makes the same decisions as the plain rules through 200,000 operations", () => {
+  const random = createRandom(7);
+  const names = Array.from(
+    { length: 3000 },
+    (_, i) => (i % 3 === 0 ? `long-package-name-${i}` : `p${i}`),
+  );
+  const index = new PackageIndex();
+  const model = new NaiveIndex();
+  const outcomes = { indexed: 0, cycle: 0, missing: 0, removed: 0, kept: 0 };
+  for (let step = 0; step < 200_000; step++) {
+    // Early on, mostly new names (growing the tables); later, churn among the existing ones.
+    const pool = Math.min(names.length, 50 + step / 20);
+    const name = names[randomInt(random, pool)]!;
+    const choice = random();
+    if (choice < 0.55) {
+      const dependencies = Array.from(
+        { length: randomInt(random, 5) },
+        () => names[randomInt(random, pool)]!,
+      );
+      const allIndexed = dependencies.every((dependency) => model.packages.has(dependency));
+      const accepted = model.index(name, dependencies);
+      assert.equal(index.index(name, dependencies), accepted, `step ${step}: INDEX ${name}`);
+      outcomes[accepted ? "indexed" : allIndexed ? "cycle" : "missing"]++;
+    } else if (choice < 0.9) {
+      const removed = model.remove(name);
+      assert.equal(index.remove(name), removed, `step ${step}: REMOVE ${name}`);
+      outcomes[removed ? "removed" : "kept"]++;
+    } else {
+      assert.equal(index.has(name), model.packages.has(name), `step ${step}: QUERY ${name}`);
+    }
+  }
+  for (const [outcome, count] of Object.entries(outcomes)) {
+    assert.ok(count > 1000, `the run exercised '${outcome}' (${count} times)`);
+  }
+  assert.equal(index.size, model.packages.size);
+  for (const [name, dependencies] of model.packages) {
+    assert.deepEqual(new Set(index.dependenciesOf(name)), dependencies, name);
+  }
+  assertConsistent(index);
+});

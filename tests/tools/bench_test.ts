@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { preloadPackages, runBench } from "../../lib/tools/bench.ts";
+import { createLogger } from "../../lib/util/log.ts";
+import { PackageIndex } from "../../lib/index/package_index.ts";
+import { serve } from "../../lib/server/server.ts";
+import { generatePackages } from "../../lib/tools/synthetic_packages.ts";
+
+const quiet = createLogger({ level: "error", write: () => {} });
+
+Deno.test("preloadPackages indexes a list in any order, retrying until dependencies are in", async () => {
+  const server = serve({ hostname: "127.0.0.1", port: 0, logger: quiet });
+  try {
+    const packages = generatePackages({ count: 500, seed: 1 }).reverse();
+    await preloadPackages({ hostname: "127.0.0.1", port: server.addr.port }, packages);
+    assert.equal(server.stats.requests.INDEX.OK, 500);
+    assert.ok(server.stats.requests.INDEX.FAIL > 0, "reversed order needs retries");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("preloadPackages rejects packages whose dependency is missing", async () => {
+  const server = serve({ hostname: "127.0.0.1", port: 0, logger: quiet });
+  try {
+    await assert.rejects(
+      preloadPackages({ hostname: "127.0.0.1", port: server.addr.port }, [
+        { name: "a", dependencies: ["missing"] },
+      ]),
+      /Cannot preload 1 packages, such as 'a'/,
+    );
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("runBench counts only expected replies under the mixed mix, pipelined", async () => {
+  const index = new PackageIndex();
+  const server = serve({ hostname: "127.0.0.1", port: 0, logger: quiet, index });
+  try {
+    const target = { hostname: "127.0.0.1", port: server.addr.port };
+    const packages = generatePackages({ count: 300, seed: 2 });
+    await preloadPackages(target, packages);
+    const result = await runBench({
+      ...target,
+      packages,
+      depth: 8,
+      connections: 4,
+      durationMs: 200,
+      warmupMs: 50,
+      mix: "mixed",
+      seed: 1,
+    });
+    assert.equal(result.unexpected, 0);
+    assert.ok(result.requests > 100);
+    assert.equal(result.replies.OK + result.replies.FAIL, result.requests);
+    assert.ok(result.latency.p50 <= result.latency.p99 && result.latency.p99 <= result.latency.max);
+    const { INDEX, REMOVE, QUERY } = server.stats.requests;
+    assert.ok(REMOVE.OK > 0 && REMOVE.FAIL === 0 && INDEX.FAIL === 0);
+    const total = INDEX.OK - 300 + REMOVE.OK + QUERY.OK + QUERY.FAIL;
+    const queryShare = (QUERY.OK + QUERY.FAIL) / total;
+    assert.ok(queryShare > 0.75 && queryShare < 0.85, `QUERY share ${queryShare}`);
+    assert.equal(index.size, 300, "every REMOVE was followed by its INDEX");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("runBench counts a wrong reply as unexpected", async () => {
+  const server = serve({ hostname: "127.0.0.1", port: 0, logger: quiet });
+  try {
+    const target = { hostname: "127.0.0.1", port: server.addr.port };
+    // Never preloaded: every QUERY gets FAIL.
+    const result = await runBench({
+      ...target,
+      packages: generatePackages({ count: 10, seed: 2 }),
+      depth: 1,
+      connections: 2,
+      durationMs: 100,
+      warmupMs: 0,
+      mix: "query",
+      seed: 1,
+    });
+    assert.ok(result.unexpected > 0);
+    assert.equal(result.replies.FAIL, result.requests);
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { createLogger } from "../../lib/util/log.ts";
+import { createRandom } from "../../lib/tools/random.ts";
+import { PackageIndex } from "../../lib/index/package_index.ts";
+import { parseRequest } from "../../lib/protocol/request_parser.ts";
+import { serve } from "../../lib/server/server.ts";
+import { brokenMessage, runStress, sliceEvenly } from "../../lib/tools/stress.ts";
+import { generatePackages } from "../../lib/tools/synthetic_packages.ts";
+
+const quiet = createLogger({ level: "error", write: () => {} });
+
+Deno.test("sliceEvenly gives equal slices and the remainder to the last", () => {
+  assert.deepEqual(sliceEvenly([1, 2, 3, 4, 5, 6, 7], 3), [[1, 2], [3, 4], [5, 6, 7]]);
+  assert.deepEqual(sliceEvenly([1, 2], 1), [[1, 2]]);
+  assert.deepEqual(sliceEvenly([1, 2], 3), [[], [], [1, 2]]);
+});
+
+Deno.test("brokenMessage makes all four kinds, each one the parser rejects", () => {
+  const random = createRandom(5);
+  const spec = { name: "cloog", dependencies: ["gmp", "isl"] };
+  const seen = new Set<string>();
+  for (let i = 0; i < 200; i++) {
+    for (const candidate of [spec, { name: "gmp", dependencies: [] }]) {
+      const message = brokenMessage(candidate, random);
+      assert.ok(message.endsWith("\n"));
+      assert.equal(parseRequest(message.slice(0, -1)), undefined, message);
+      seen.add(message.replace(/gmp|cloog/g, "x"));
+    }
+  }
+  assert.ok(seen.size >= 7, [...seen].join(" "));
+});
+
+Deno.test("runStress passes against pkgindex, cleaning up what an earlier run left", async () => {
+  const packages = generatePackages({ count: 300, seed: 2 });
+  // Start with everything indexed, as an interrupted run would leave it.
+  const index = new PackageIndex();
+  for (const spec of packages) assert.ok(index.index(spec.name, spec.dependencies));
+  const server = serve({ hostname: "127.0.0.1", port: 0, logger: quiet, index });
+  try {
+    const options = {
+      hostname: "127.0.0.1",
+      port: server.addr.port,
+      packages,
+      concurrency: 8,
+      seed: 3,
+      unluckiness: 20,
+      timeoutMs: 10_000,
+    };
+    const started: string[] = [];
+    const result = await runStress({ ...options, onPhaseStart: (s) => started.push(s.name) });
+    assert.equal(result.failure, undefined);
+    assert.ok(result.passed);
+    assert.deepEqual(started, ["clean", "index", "query-indexed", "remove", "query-removed"]);
+    for (const phase of result.phases) assert.equal(phase.done, 300, phase.name);
+    assert.ok(result.phases[1]!.requests > 300, "broken messages and retries are counted");
+    assert.ok(server.stats.malformedRequests > 0);
+    assert.equal(server.stats.requests.REMOVE.OK, 600);
+    assert.equal(server.stats.requests.QUERY.OK, 300);
+    assert.equal(server.stats.requests.QUERY.FAIL, 300);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+/** A wrong server: answers each line with `answer(line)`. */
+function serveFake(answer: (line: string) => string): { port: number; close: () => Promise<void> } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const encoder = new TextEncoder();
+  const tasks: Promise<void>[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) tasks.push(answerLines(conn, answer, encoder));
+  })();
+  return {
+    port: listener.addr.port,
+    close: async () => {
+      listener.close();
+      await accepting;
+      await Promise.all(tasks);
+    },
+  };
+}
+
+async function answerLines(
+  conn: Deno.Conn,
+  answer: (line: string) => string,
+  encoder: TextEncoder,
+): Promise<void> {
+  const buffer = new Uint8Array(1024);
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    while (true) {
+      const count = await conn.read(buffer);
+      if (count === null) break;
+      text += decoder.decode(buffer.subarray(0, count));
+      const lines = text.split("\n");
+      text = lines.pop()!;
+      for (const line of lines) await conn.write(encoder.encode(answer(line)));
+    }
+  } catch {
+    // The client closed first.
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("runStress fails on a wrong reply, naming the client, message and reply", async () => {
+  const server = serveFake(() => "OK\n");
+  try {
+    const result = await runStress({
+      hostname: "127.0.0.1",
+      port: server.port,
+      packages: generatePackages({ count: 50, seed: 1 }),
+      concurrency: 4,
+      seed: 1,
+      unluckiness: 0,
+      timeoutMs: 10_000,
+    });
+    assert.equal(result.passed, false);
+    assert.match(
+      result.failure ?? "",
+      /^Client \d+ in phase 'query-removed' sent "QUERY\|.+\|\\n" and received "OK\\n"; expected "FAIL\\n"\.$/,
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("runStress fails when a broken message is not answered with ERROR", async () => {
+  const server = serveFake(() => "OK\n");
+  try {
+    const result = await runStress({
+      hostname: "127.0.0.1",
+      port: server.port,
+      packages: generatePackages({ count: 50, seed: 1 }),
+      concurrency: 2,
+      seed: 1,
+      unluckiness: 100,
+      timeoutMs: 10_000,
+    });
+    assert.match(result.failure ?? "", /phase 'index' sent .* expected "ERROR\\n"/);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("runStress fails on an INDEX FAIL although every dependency was confirmed", async () => {
+  const server = serveFake((line) => line.startsWith("INDEX|b|") ? "FAIL\n" : "OK\n");
+  try {
+    const result = await runStress({
+      hostname: "127.0.0.1",
+      port: server.port,
+      packages: [{ name: "a", dependencies: [] }, { name: "b", dependencies: ["a"] }],
+      concurrency: 1,
+      seed: 1,
+      unluckiness: 0,
+      timeoutMs: 10_000,
+    });
+    assert.match(result.failure ?? "", /sent "INDEX\|b\|a\\n" and received "FAIL\\n"/);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("runStress times out a server that never converges, naming the phase", async () => {
+  const server = serveFake(() => "FAIL\n");
+  try {
+    const result = await runStress({
+      hostname: "127.0.0.1",
+      port: server.port,
+      packages: generatePackages({ count: 20, seed: 1 }),
+      concurrency: 3,
+      seed: 1,
+      unluckiness: 0,
+      timeoutMs: 200,
+    });
+    assert.equal(result.passed, false);
+    assert.match(result.failure ?? "", /^Timed out after 0.2 s in phase 'clean' with 0 of 20/);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("runStress reports a server it cannot connect to", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const result = await runStress({
+    hostname: "127.0.0.1",
+    port,
+    packages: [{ name: "a", dependencies: [] }],
+    concurrency: 1,
+    seed: 1,
+    unluckiness: 0,
+    timeoutMs: 10_000,
+  });
+  assert.match(result.failure ?? "", new RegExp(`cannot connect to 127.0.0.1:${port}`));
+});
