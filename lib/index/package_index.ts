@@ -5,35 +5,32 @@
  * thread: nothing can interleave between the check ("are all dependencies indexed?") and the
  * change. Callers must keep it that way and never `await` between reading and mutating.
  *
- * Memory layout: each package name is interned to a small integer slot when it is first indexed
- * ({@linkcode NameTable}), and the graph is kept in typed arrays indexed by slot. Every dependency
- * list lives in one shared `Int32Array` (4 bytes per edge) instead of a JavaScript array per
- * package (about 80 bytes for four dependencies). Per package that is its name (about 32 bytes),
- * its place in the name table (8 to 16 bytes), and four 32-bit words: where its list starts, its
- * length, its dependents count and a visit mark. A million packages with four dependencies each
- * take about 80 MB. Slots of removed packages are recycled, and the space of replaced lists is
- * reclaimed by compacting the edge array when it fills up, so memory follows what is indexed
+ * The request path hands the index names as byte ranges of the read buffer
+ * ({@linkcode RequestNames}); they are looked up by their bytes in the {@linkcode NameTable},
+ * which interns each package name to a small integer slot and copies its bytes only when the
+ * package is first stored. The graph is kept in typed arrays indexed by slot: every dependency
+ * list lives in one shared `Int32Array` (4 bytes per edge), and per package there are four more
+ * 32-bit words (where its list starts, its length, its dependents count, a visit mark) besides
+ * its name's bytes and its place in the name table. A million packages with four dependencies
+ * each take about 70 MB. Slots of removed packages are recycled, and the space of replaced lists
+ * is reclaimed by compacting the edge array when it fills up, so memory follows what is indexed
  * now, not what ever was.
  *
  * @module
  */
 
+import type { IndexOperations } from "../protocol/command_table.ts";
+import { namesOf, type RequestNames } from "../protocol/request_parser.ts";
 import { NameTable } from "./name_table.ts";
 
-/**
- * A copy of `name` that shares memory with nothing else. A name cut out of a request is, to V8,
- * a slice of the whole batch of requests it was read with, and keeping the slice would keep the
- * batch alive; the index keeps names for as long as the package stays. V8 copies substrings
- * shorter than 13 characters anyway; a longer one is copied by a JSON round trip, which makes a
- * plain string of exactly the name (concatenating and slicing would keep a slice again).
- */
-function ownCopy(name: string): string {
-  return name.length < 13 ? name : JSON.parse(JSON.stringify(name));
-}
+const encoder = new TextEncoder();
 
 /**
  * An in-memory dependency graph that only ever holds a consistent state: every dependency of an
  * indexed package is itself indexed, and there is no dependency cycle.
+ *
+ * The request path uses the byte-level {@linkcode IndexOperations} (`indexRequest`,
+ * `removeRequest`, `hasRequest`); everything else may use the same operations by name.
  *
  * @example
  * ```ts
@@ -49,7 +46,7 @@ function ownCopy(name: string): string {
  * assert.equal(index.has("cloog"), true);
  * ```
  */
-export class PackageIndex {
+export class PackageIndex implements IndexOperations {
   /** Name ↔ slot, for indexed packages only. */
   #table = new NameTable();
   /**
@@ -68,14 +65,17 @@ export class PackageIndex {
   /** Slot → last generation that visited it; lets one walk mark slots without allocating a set. */
   #marks = new Uint32Array(1024);
   #generation = 0;
-  /** Scratch list for the dependency slots of the request being handled; reused to save garbage. */
-  #dependencySlots: number[] = [];
+  /** Scratch list of the dependency slots of the request being handled, reused between requests. */
+  #dependencySlots = new Int32Array(64);
+  /** Scratch stack of the cycle check's walk. */
+  #walk = new Int32Array(64);
+  /** Scratch bytes of a name given as a string, for looking it up. */
+  #nameBytes = new Uint8Array(1024);
 
   /**
    * Builds an index from stored entries in any order, as loading from disk needs, checking that
    * every dependency is listed and that there is no cycle. Throws an error naming the offending
-   * package otherwise. Costs O(packages + dependencies), in one pass over `entries`. The index
-   * keeps the very name strings it is given, so hand it strings that pin nothing large.
+   * package otherwise. Costs O(packages + dependencies), in one pass over `entries`.
    *
    * @example
    * ```ts
@@ -96,13 +96,18 @@ export class PackageIndex {
     // by the end. `listed` marks the slots whose own entry has been read.
     const listed: boolean[] = [];
     for (const [name, dependencies] of entries) {
-      const slot = index.#slotFor(name);
+      const slot = index.#slotOfName(name, { create: true });
       if (listed[slot]) throw new Error(`Package '${name}' is listed twice`);
       listed[slot] = true;
-      index.#setDependencies(
-        slot,
-        index.#resolve(dependencies, { createMissing: true }) as number[],
-      );
+      const generation = index.#nextGeneration();
+      let count = 0;
+      for (const dependency of dependencies) {
+        const dependencySlot = index.#slotOfName(dependency, { create: true });
+        if (index.#marks[dependencySlot] === generation) continue;
+        index.#marks[dependencySlot] = generation;
+        index.#pushDependencySlot(count++, dependencySlot);
+      }
+      index.#setDependencies(slot, index.#dependencySlots, count);
     }
     for (let slot = 0; slot < index.#table.slotCount; slot++) {
       if (!listed[slot]) {
@@ -130,55 +135,79 @@ export class PackageIndex {
     return this.#edgesEnd - this.#edgesGarbage;
   }
 
-  /** Whether `name` is indexed. */
-  has(name: string): boolean {
-    return this.#table.slotOf(name) !== -1;
+  /** Whether the request's package is indexed. */
+  hasRequest(request: RequestNames): boolean {
+    const { bytes, nameStart, nameEnd } = request;
+    const table = this.#table;
+    return table.find(table.hash(bytes, nameStart, nameEnd), bytes, nameStart, nameEnd) !== -1;
   }
 
   /**
-   * Indexes `name` with exactly `dependencies` (duplicates count once), replacing any dependency
-   * list it had. Returns `false` and changes nothing when a dependency is not indexed or when the
-   * new list would close a dependency cycle (a package depending on itself included): a package
-   * on a cycle could never be removed.
+   * Indexes the request's package with exactly its dependencies (duplicates count once),
+   * replacing any dependency list it had. Returns `false` and changes nothing when a dependency
+   * is not indexed or when the new list would close a dependency cycle (a package depending on
+   * itself included): a package on a cycle could never be removed.
    *
    * Costs O(number of dependencies named), except that re-indexing a package that others depend
    * on with a dependency it did not have before walks the graph below that dependency.
    */
-  index(name: string, dependencies: readonly string[]): boolean {
-    const resolved = this.#resolve(dependencies, { createMissing: false });
-    if (typeof resolved === "string") return false;
-    const slot = this.#table.slotOf(name);
+  indexRequest(request: RequestNames): boolean {
+    const count = this.#resolveDependencies(request);
+    if (count === -1) return false;
+    const { bytes, nameStart, nameEnd } = request;
+    const table = this.#table;
+    const hash = table.hash(bytes, nameStart, nameEnd);
+    let slot = table.find(hash, bytes, nameStart, nameEnd);
     if (slot === -1) {
-      this.#insert(ownCopy(name), resolved);
-      return true;
+      slot = table.insert(hash, bytes, nameStart, nameEnd);
+      if (slot >= this.#marks.length) this.#growSlotArrays();
+    } else if (this.#wouldCloseCycle(slot, count)) {
+      return false;
     }
-    if (this.#wouldCloseCycle(slot, resolved)) return false;
-    this.#setDependencies(slot, resolved);
+    this.#setDependencies(slot, this.#dependencySlots, count);
     return true;
   }
 
   /**
-   * Removes `name`. Returns `true` when it was removed or was not indexed, and `false`, changing
-   * nothing, while any indexed package depends on it.
+   * Removes the request's package. Returns `true` when it was removed or was not indexed, and
+   * `false`, changing nothing, while any indexed package depends on it.
    */
-  remove(name: string): boolean {
-    const slot = this.#table.slotOf(name);
+  removeRequest(request: RequestNames): boolean {
+    const { bytes, nameStart, nameEnd } = request;
+    const table = this.#table;
+    const hash = table.hash(bytes, nameStart, nameEnd);
+    const slot = table.find(hash, bytes, nameStart, nameEnd);
     if (slot === -1) return true;
     if (this.#dependentCounts[slot] !== 0) return false;
-    this.#setDependencies(slot, []);
-    this.#table.delete(name);
+    this.#setDependencies(slot, this.#dependencySlots, 0);
+    table.remove(hash, slot);
     return true;
+  }
+
+  /** Whether `name` is indexed. */
+  has(name: string): boolean {
+    return this.#slotOfName(name, { create: false }) !== -1;
+  }
+
+  /** Indexes `name` with exactly `dependencies`; see {@linkcode PackageIndex.indexRequest}. */
+  index(name: string, dependencies: readonly string[]): boolean {
+    return this.indexRequest(namesOf(name, dependencies));
+  }
+
+  /** Removes `name`; see {@linkcode PackageIndex.removeRequest}. */
+  remove(name: string): boolean {
+    return this.removeRequest(namesOf(name, []));
   }
 
   /** The dependencies of `name` as last indexed, or `undefined` when it is not indexed. */
   dependenciesOf(name: string): string[] | undefined {
-    const slot = this.#table.slotOf(name);
+    const slot = this.#slotOfName(name, { create: false });
     return slot === -1 ? undefined : this.#dependencyNames(slot);
   }
 
   /** How many indexed packages depend on `name` (0 when it is not indexed). */
   dependentCount(name: string): number {
-    const slot = this.#table.slotOf(name);
+    const slot = this.#slotOfName(name, { create: false });
     return slot === -1 ? 0 : this.#dependentCounts[slot]!;
   }
 
@@ -190,26 +219,49 @@ export class PackageIndex {
   }
 
   /**
-   * The slots of `dependencies` without repeats, in #dependencySlots, or the first name that is not
-   * indexed. With `createMissing` (for loading) such a name gets a slot instead.
+   * Puts the slots of the request's dependencies, without repeats, in #dependencySlots and
+   * returns how many there are, or -1 when one of them is not indexed.
    */
-  #resolve(
-    dependencies: readonly string[],
-    options: { createMissing: boolean },
-  ): number[] | string {
+  #resolveDependencies(request: RequestNames): number {
+    const { bytes, dependencyBounds, dependencyCount } = request;
+    if (dependencyCount === 0) return 0;
+    const table = this.#table;
     const generation = this.#nextGeneration();
-    const resolved = this.#dependencySlots;
-    resolved.length = 0;
-    for (const dependency of dependencies) {
-      const slot = options.createMissing
-        ? this.#slotFor(dependency)
-        : this.#table.slotOf(dependency);
-      if (slot === -1) return dependency;
+    let count = 0;
+    for (let i = 0; i < 2 * dependencyCount; i += 2) {
+      const start = dependencyBounds[i]!;
+      const end = dependencyBounds[i + 1]!;
+      const slot = table.find(table.hash(bytes, start, end), bytes, start, end);
+      if (slot === -1) return -1;
       if (this.#marks[slot] === generation) continue;
       this.#marks[slot] = generation;
-      resolved.push(slot);
+      this.#pushDependencySlot(count++, slot);
     }
-    return resolved;
+    return count;
+  }
+
+  #pushDependencySlot(position: number, slot: number): void {
+    if (position === this.#dependencySlots.length) {
+      this.#dependencySlots = grown(this.#dependencySlots, position * 2);
+    }
+    this.#dependencySlots[position] = slot;
+  }
+
+  /** The slot of the package called `name`; with `create`, an absent one gets a slot. */
+  #slotOfName(name: string, options: { create: boolean }): number {
+    if (name.length * 3 > this.#nameBytes.length) {
+      this.#nameBytes = new Uint8Array(name.length * 3);
+    }
+    const bytes = this.#nameBytes;
+    const end = encoder.encodeInto(name, bytes).written;
+    const table = this.#table;
+    const hash = table.hash(bytes, 0, end);
+    const slot = table.find(hash, bytes, 0, end);
+    if (slot !== -1 || !options.create) return slot;
+    const created = table.insert(hash, bytes, 0, end);
+    if (created >= this.#marks.length) this.#growSlotArrays();
+    this.#setDependencies(created, this.#dependencySlots, 0);
+    return created;
   }
 
   #dependencyNames(slot: number): string[] {
@@ -221,9 +273,10 @@ export class PackageIndex {
     return names;
   }
 
-  /** Whether making `slot` depend on `dependencies` would let `slot` reach itself. */
-  #wouldCloseCycle(slot: number, dependencies: readonly number[]): boolean {
-    if (dependencies.includes(slot)) return true;
+  /** Whether making `slot` depend on the first `count` #dependencySlots would let it reach itself. */
+  #wouldCloseCycle(slot: number, count: number): boolean {
+    const dependencies = this.#dependencySlots;
+    for (let i = 0; i < count; i++) if (dependencies[i] === slot) return true;
     // Only a package that something depends on can be reached from another package.
     if (this.#dependentCounts[slot] === 0) return false;
     const generation = this.#nextGeneration();
@@ -232,20 +285,30 @@ export class PackageIndex {
     for (let i = start; i < start + this.#degree[slot]!; i++) {
       this.#marks[this.#edges[i]!] = generation;
     }
-    const pending = dependencies.filter((dependency) => this.#marks[dependency] !== generation);
-    for (const dependency of pending) this.#marks[dependency] = generation;
-    while (pending.length > 0) {
-      const current = pending.pop()!;
+    let pending = 0;
+    for (let i = 0; i < count; i++) {
+      const dependency = dependencies[i]!;
+      if (this.#marks[dependency] === generation) continue;
+      this.#marks[dependency] = generation;
+      this.#pushWalk(pending++, dependency);
+    }
+    while (pending > 0) {
+      const current = this.#walk[--pending]!;
       const first = this.#firstEdge[current]!;
       for (let i = first; i < first + this.#degree[current]!; i++) {
         const next = this.#edges[i]!;
         if (next === slot) return true;
         if (this.#marks[next] === generation) continue;
         this.#marks[next] = generation;
-        pending.push(next);
+        this.#pushWalk(pending++, next);
       }
     }
     return false;
+  }
+
+  #pushWalk(position: number, slot: number): void {
+    if (position === this.#walk.length) this.#walk = grown(this.#walk, position * 2);
+    this.#walk[position] = slot;
   }
 
   /**
@@ -289,40 +352,29 @@ export class PackageIndex {
     return { order, cycleMember };
   }
 
-  /** The slot of `name`, giving it one (with no dependencies) if it has none. */
-  #slotFor(name: string): number {
-    const slot = this.#table.slotOf(name);
-    return slot === -1 ? this.#insert(name, []) : slot;
-  }
-
-  #insert(name: string, dependencies: readonly number[]): number {
-    const slot = this.#table.add(name);
-    if (slot >= this.#marks.length) this.#growSlotArrays();
-    this.#setDependencies(slot, dependencies);
-    return slot;
-  }
-
   /**
-   * The one place that changes edges, so dependent counts, lists and the edge count always agree.
-   * A list that does not grow is rewritten in place; a longer one moves to the end of #edges.
+   * The one place that changes edges, so dependent counts, lists and the edge count always agree:
+   * `slot` now depends on the first `count` slots of `dependencies`. A list that does not grow is
+   * rewritten in place; a longer one moves to the end of #edges.
    */
-  #setDependencies(slot: number, dependencies: readonly number[]): void {
+  #setDependencies(slot: number, dependencies: Int32Array, count: number): void {
     const counts = this.#dependentCounts;
     const oldStart = this.#firstEdge[slot]!;
     const oldDegree = this.#degree[slot]!;
     for (let i = oldStart; i < oldStart + oldDegree; i++) counts[this.#edges[i]!]! -= 1;
-    for (const dependency of dependencies) counts[dependency]! += 1;
+    for (let i = 0; i < count; i++) counts[dependencies[i]!]! += 1;
     let start = oldStart;
-    if (dependencies.length > oldDegree) {
+    if (count > oldDegree) {
       this.#degree[slot] = 0; // the old list is garbage now, and compaction must not keep it
       this.#edgesGarbage += oldDegree;
-      start = this.#reserveEdges(dependencies.length);
+      start = this.#reserveEdges(count);
     } else {
-      this.#edgesGarbage += oldDegree - dependencies.length;
+      this.#edgesGarbage += oldDegree - count;
     }
-    this.#edges.set(dependencies, start);
+    const edges = this.#edges;
+    for (let i = 0; i < count; i++) edges[start + i] = dependencies[i]!;
     this.#firstEdge[slot] = start;
-    this.#degree[slot] = dependencies.length;
+    this.#degree[slot] = count;
   }
 
   /** Makes room for `count` edges at the end of #edges and returns where they start. */
@@ -330,9 +382,7 @@ export class PackageIndex {
     if (this.#edgesEnd + count > this.#edges.length) {
       if (this.#edgesGarbage >= this.#edgesEnd / 2) this.#compactEdges();
       if (this.#edgesEnd + count > this.#edges.length) {
-        const edges = new Int32Array(Math.max(this.#edges.length * 2, this.#edgesEnd + count));
-        edges.set(this.#edges.subarray(0, this.#edgesEnd));
-        this.#edges = edges;
+        this.#edges = grown(this.#edges, Math.max(this.#edges.length * 2, this.#edgesEnd + count));
       }
     }
     const start = this.#edgesEnd;
@@ -367,13 +417,16 @@ export class PackageIndex {
 
   #growSlotArrays(): void {
     const capacity = this.#marks.length * 2;
-    const grow = <T extends Int32Array | Uint32Array>(array: T, empty: T): T => {
-      empty.set(array);
-      return empty;
-    };
-    this.#firstEdge = grow(this.#firstEdge, new Int32Array(capacity));
-    this.#degree = grow(this.#degree, new Int32Array(capacity));
-    this.#dependentCounts = grow(this.#dependentCounts, new Int32Array(capacity));
-    this.#marks = grow(this.#marks, new Uint32Array(capacity));
+    this.#firstEdge = grown(this.#firstEdge, capacity);
+    this.#degree = grown(this.#degree, capacity);
+    this.#dependentCounts = grown(this.#dependentCounts, capacity);
+    this.#marks = grown(this.#marks, capacity);
   }
+}
+
+/** A copy of `array` with room for `capacity` elements, the new ones zero. */
+function grown<T extends Int32Array | Uint32Array>(array: T, capacity: number): T {
+  const copy = new (array.constructor as new (length: number) => T)(capacity);
+  copy.set(array);
+  return copy;
 }

@@ -6,16 +6,19 @@
  * @module
  */
 
-import type { Request } from "./request_parser.ts";
+import type { RequestNames } from "./request_parser.ts";
 
-/** What the commands need from an index: the package index, or its durable wrapper. */
+/**
+ * What the commands need from an index (the package index, or its durable wrapper): each
+ * operation takes the names of a request as byte ranges, straight from the read buffer.
+ */
 export interface IndexOperations {
-  /** Indexes a package with exactly these dependencies; `false` if that is not allowed. */
-  index(name: string, dependencies: readonly string[]): boolean;
-  /** Removes a package; `false` while something depends on it. */
-  remove(name: string): boolean;
-  /** Whether a package is indexed. */
-  has(name: string): boolean;
+  /** Indexes the request's package with exactly its dependencies; `false` if not allowed. */
+  indexRequest(request: RequestNames): boolean;
+  /** Removes the request's package; `false` while something depends on it. */
+  removeRequest(request: RequestNames): boolean;
+  /** Whether the request's package is indexed. */
+  hasRequest(request: RequestNames): boolean;
   /**
    * For an index that persists changes after applying them: the outcome of making everything
    * applied so far durable (`false` if it failed and was undone), or `undefined` when nothing is
@@ -31,7 +34,7 @@ export interface CommandSpec {
   /** Whether the third field may hold a dependency list; when not, it must be empty. */
   readonly takesDependencies: boolean;
   /** Runs the command against `index`: `true` for the reply `OK`, `false` for `FAIL`. */
-  readonly run: (index: IndexOperations, request: Request) => boolean;
+  readonly run: (index: IndexOperations, request: RequestNames) => boolean;
 }
 
 /**
@@ -48,13 +51,13 @@ export interface CommandSpec {
  * ```
  */
 export const COMMAND_TABLE = [
+  { name: "INDEX", takesDependencies: true, run: (index, request) => index.indexRequest(request) },
   {
-    name: "INDEX",
-    takesDependencies: true,
-    run: (index, request) => index.index(request.name, request.dependencies),
+    name: "REMOVE",
+    takesDependencies: false,
+    run: (index, request) => index.removeRequest(request),
   },
-  { name: "REMOVE", takesDependencies: false, run: (index, request) => index.remove(request.name) },
-  { name: "QUERY", takesDependencies: false, run: (index, request) => index.has(request.name) },
+  { name: "QUERY", takesDependencies: false, run: (index, request) => index.hasRequest(request) },
 ] as const satisfies readonly CommandSpec[];
 
 /** The name of a command in {@linkcode COMMAND_TABLE}. */

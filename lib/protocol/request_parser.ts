@@ -1,6 +1,13 @@
 /**
- * Parsing request lines, `<COMMAND>|<package>|<dependencies>`, by the rules of the command
- * table.
+ * Parsing request lines, `<COMMAND>|<package>|<dependencies>`, in place: straight from the bytes
+ * of a read buffer, by the rules of the command table, without decoding them or allocating
+ * anything per request.
+ *
+ * The rules: exactly three fields separated by `|`; a command of the table (case-sensitive); a
+ * name of 1 to {@linkcode MAX_NAME_BYTES} bytes of the name alphabet; for a command that takes
+ * dependencies, a third field of such names separated by single commas (or nothing); for the
+ * others, an empty third field. One `\r` before the `\n` is ignored. Anything else, including
+ * every byte outside ASCII, makes the line malformed.
  *
  * @module
  */
@@ -8,74 +15,293 @@
 import { COMMAND_TABLE } from "./command_table.ts";
 import { MAX_NAME_BYTES, NAME_BYTES } from "./names.ts";
 
-/** A well-formed request line. */
-export interface Request {
-  /** What to do: the command's position in `COMMAND_TABLE`. */
-  command: number;
-  /** The package the command is about. */
-  name: string;
-  /** The dependencies named by a command that takes them, possibly with repeats; else empty. */
-  dependencies: readonly string[];
-}
-
-/** The dependency list of every request that names none, shared to spare an array each. */
-const NO_DEPENDENCIES: readonly string[] = Object.freeze([]);
-
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const BAR = 0x7c;
 const COMMA = 0x2c;
 
+/** Where a request's names are, as byte ranges of `bytes`: what the index needs of a request. */
+export interface RequestNames {
+  /** The bytes the names are in. */
+  readonly bytes: Uint8Array;
+  /** Where the package name starts. */
+  readonly nameStart: number;
+  /** Where the package name ends (exclusive). */
+  readonly nameEnd: number;
+  /** How many dependencies the request names (repeats included). */
+  readonly dependencyCount: number;
+  /** Dependency `i` is `bytes[dependencyBounds[2 * i], dependencyBounds[2 * i + 1])`. */
+  readonly dependencyBounds: Int32Array;
+}
+
 /**
- * Parses one request line (already stripped of its line ending). Returns `undefined` for anything
- * malformed: an unknown command, a field count other than three, an empty or over-long name, a
- * character outside the name alphabet, an empty entry in the dependency list, or dependencies on
- * a command that takes none.
+ * Why a line is malformed. The server only needs to know that it is; `POST /v1/explain` says
+ * why, with {@linkcode describeProblem}.
+ */
+export const PROBLEMS = {
+  none: 0,
+  unknownCommand: 1,
+  missingField: 2,
+  emptyName: 3,
+  nameTooLong: 4,
+  badNameByte: 5,
+  unexpectedDependencies: 6,
+  emptyDependency: 7,
+  dependencyTooLong: 8,
+  badDependencyByte: 9,
+} as const;
+
+/** For each first byte, the positions in `COMMAND_TABLE` of the commands that start with it. */
+const COMMANDS_BY_FIRST_BYTE: readonly (readonly number[])[] = (() => {
+  const table: number[][] = Array.from({ length: 256 }, () => []);
+  for (const [i, command] of COMMAND_TABLE.entries()) table[command.name.charCodeAt(0)]!.push(i);
+  return table;
+})();
+
+/** Each command as its bytes on the wire, with the `|` after it. */
+const COMMAND_BYTES: readonly Uint8Array[] = COMMAND_TABLE.map((command) =>
+  new TextEncoder().encode(`${command.name}|`)
+);
+
+/**
+ * A request line parsed in place: which command, and where its names are in the bytes it was
+ * parsed from. One object is reused for request after request, so it is valid only until the
+ * next {@linkcode Request.parse}; the index reads it synchronously and keeps nothing of it.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseRequest } from "./request_parser.ts";
+ * import { COMMAND_TABLE } from "./command_table.ts";
+ * import { Request, requestDependencies, requestName } from "./request_parser.ts";
  *
- * const request = parseRequest("INDEX|cloog|gmp,isl");
- * assert.equal(request?.command, 0); // INDEX, the first entry of COMMAND_TABLE
- * assert.equal(request?.name, "cloog");
- * assert.deepEqual(request?.dependencies, ["gmp", "isl"]);
- * assert.equal(parseRequest("QUERY|cloog|gmp"), undefined);
+ * const bytes = new TextEncoder().encode("INDEX|cloog|gmp,isl\nQUERY|cloog|x\n");
+ * const request = new Request();
+ * const newline = request.parse(bytes, 0);
+ * assert.equal(newline, 19);
+ * assert.equal(COMMAND_TABLE[request.command]!.name, "INDEX");
+ * assert.equal(requestName(request), "cloog");
+ * assert.deepEqual(requestDependencies(request), ["gmp", "isl"]);
+ * assert.equal(request.parse(bytes, newline + 1), 33);
+ * assert.equal(request.command, -1); // QUERY takes no dependencies: malformed
  * ```
  */
-export function parseRequest(line: string): Request | undefined {
-  const firstBar = line.indexOf("|");
-  const command = COMMAND_TABLE.findIndex((candidate) =>
-    candidate.name.length === firstBar && line.startsWith(candidate.name)
-  );
-  if (command === -1) return undefined;
-  const secondBar = line.indexOf("|", firstBar + 1);
-  if (secondBar === -1 || !isName(line, firstBar + 1, secondBar)) return undefined;
-  const name = line.slice(firstBar + 1, secondBar);
-  if (secondBar + 1 === line.length) return { command, name, dependencies: NO_DEPENDENCIES };
-  if (!COMMAND_TABLE[command]!.takesDependencies) return undefined;
-  const dependencies = parseNameList(line, secondBar + 1);
-  if (dependencies === undefined) return undefined;
-  return { command, name, dependencies };
-}
+export class Request implements RequestNames {
+  /** The command's position in `COMMAND_TABLE`, or -1 when the line is malformed. */
+  command: number = -1;
+  /** The bytes the line was parsed from. */
+  bytes: Uint8Array = new Uint8Array(0);
+  /** Where the line starts in `bytes`. */
+  lineStart: number = 0;
+  /** Where the package name starts. */
+  nameStart: number = 0;
+  /** Where the package name ends (exclusive). */
+  nameEnd: number = 0;
+  /** How many dependencies the line names (repeats included). */
+  dependencyCount: number = 0;
+  /** Dependency `i` is `bytes[dependencyBounds[2 * i], dependencyBounds[2 * i + 1])`. */
+  dependencyBounds: Int32Array = new Int32Array(64);
+  /** Why the line is malformed (one of {@linkcode PROBLEMS}); `PROBLEMS.none` when it is not. */
+  problem: number = PROBLEMS.none;
+  /** Where in `bytes` the problem was found. */
+  problemAt: number = 0;
 
-/** Whether `text[start, end)` is a valid package name. */
-function isName(text: string, start: number, end: number): boolean {
-  if (end <= start || end - start > MAX_NAME_BYTES) return false;
-  for (let i = start; i < end; i++) {
-    const code = text.charCodeAt(i);
-    if (code > 0x7f || NAME_BYTES[code] !== 1) return false;
+  /**
+   * Parses the line that starts at `start` in `bytes` and returns the position of its `\n`,
+   * which must come before the end of `bytes`. Afterwards {@linkcode Request.command} is the
+   * command, or -1 with {@linkcode Request.problem} saying why the line is malformed.
+   */
+  parse(bytes: Uint8Array, start: number): number {
+    this.bytes = bytes;
+    this.lineStart = start;
+    this.command = -1;
+    this.dependencyCount = 0;
+    const command = matchCommand(bytes, start);
+    if (command === -1) return this.#fail(PROBLEMS.unknownCommand, start);
+    const nameStart = start + COMMAND_BYTES[command]!.length;
+    let i = nameStart;
+    while (NAME_BYTES[bytes[i]!] === 1) i++;
+    if (bytes[i] !== BAR) {
+      return this.#fail(endsLine(bytes, i) ? PROBLEMS.missingField : PROBLEMS.badNameByte, i);
+    }
+    if (i === nameStart) return this.#fail(PROBLEMS.emptyName, i);
+    if (i - nameStart > MAX_NAME_BYTES) return this.#fail(PROBLEMS.nameTooLong, nameStart);
+    this.nameStart = nameStart;
+    this.nameEnd = i;
+    i++;
+    if (endsLine(bytes, i)) return this.#succeed(command, bytes, i);
+    if (!COMMAND_TABLE[command]!.takesDependencies) {
+      return this.#fail(PROBLEMS.unexpectedDependencies, i);
+    }
+    while (true) {
+      const dependencyStart = i;
+      while (NAME_BYTES[bytes[i]!] === 1) i++;
+      if (i === dependencyStart) return this.#fail(PROBLEMS.emptyDependency, i);
+      if (i - dependencyStart > MAX_NAME_BYTES) {
+        return this.#fail(PROBLEMS.dependencyTooLong, dependencyStart);
+      }
+      this.#addDependency(dependencyStart, i);
+      if (bytes[i] === COMMA) {
+        i++;
+        continue;
+      }
+      if (endsLine(bytes, i)) return this.#succeed(command, bytes, i);
+      return this.#fail(PROBLEMS.badDependencyByte, i);
+    }
   }
-  return true;
+
+  #succeed(command: number, bytes: Uint8Array, end: number): number {
+    this.command = command;
+    this.problem = PROBLEMS.none;
+    return bytes[end] === NEWLINE ? end : end + 1;
+  }
+
+  #fail(problem: number, at: number): number {
+    this.problem = problem;
+    this.problemAt = at;
+    return this.bytes.indexOf(NEWLINE, at);
+  }
+
+  #addDependency(start: number, end: number): void {
+    if (2 * this.dependencyCount === this.dependencyBounds.length) {
+      const grown = new Int32Array(this.dependencyBounds.length * 2);
+      grown.set(this.dependencyBounds);
+      this.dependencyBounds = grown;
+    }
+    this.dependencyBounds[2 * this.dependencyCount] = start;
+    this.dependencyBounds[2 * this.dependencyCount + 1] = end;
+    this.dependencyCount++;
+  }
 }
 
-/** Parses the comma-separated names from `start` to the end of `text`, or `undefined`. */
-function parseNameList(text: string, start: number): string[] | undefined {
+/** The position in `COMMAND_TABLE` of the command (with its `|`) at `start`, or -1. */
+function matchCommand(bytes: Uint8Array, start: number): number {
+  // A line always ends in \n, which no command contains: comparing never runs past the line.
+  for (const command of COMMANDS_BY_FIRST_BYTE[bytes[start]!]!) {
+    const expected = COMMAND_BYTES[command]!;
+    let i = 1;
+    while (i < expected.length && bytes[start + i] === expected[i]) i++;
+    if (i === expected.length) return command;
+  }
+  return -1;
+}
+
+/** Whether the line ends at `i`: a `\n` there, or one `\r` and then the `\n`. */
+function endsLine(bytes: Uint8Array, i: number): boolean {
+  const byte = bytes[i];
+  return byte === NEWLINE || (byte === CARRIAGE_RETURN && bytes[i + 1] === NEWLINE);
+}
+
+/** The bytes `bytes[start, end)` as a string of one character per byte. */
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  return String.fromCharCode(...bytes.subarray(start, end));
+}
+
+/**
+ * The package name of `request`, as a string. Allocates: for the cold paths (durable mode,
+ * inspection), never the request path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { namesOf, requestName } from "./request_parser.ts";
+ *
+ * assert.equal(requestName(namesOf("cloog", ["gmp"])), "cloog");
+ * ```
+ */
+export function requestName(request: RequestNames): string {
+  return latin1(request.bytes, request.nameStart, request.nameEnd);
+}
+
+/**
+ * The dependencies `request` names, as strings, repeats included. Allocates, like
+ * {@linkcode requestName}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { namesOf, requestDependencies } from "./request_parser.ts";
+ *
+ * assert.deepEqual(requestDependencies(namesOf("cloog", ["gmp", "isl"])), ["gmp", "isl"]);
+ * ```
+ */
+export function requestDependencies(request: RequestNames): string[] {
+  const { bytes, dependencyBounds } = request;
   const names: string[] = [];
-  let nameStart = start;
-  for (let i = start; i <= text.length; i++) {
-    if (i < text.length && text.charCodeAt(i) !== COMMA) continue;
-    if (!isName(text, nameStart, i)) return undefined;
-    names.push(text.slice(nameStart, i));
-    nameStart = i + 1;
+  for (let i = 0; i < 2 * request.dependencyCount; i += 2) {
+    names.push(latin1(bytes, dependencyBounds[i]!, dependencyBounds[i + 1]!));
   }
   return names;
+}
+
+/**
+ * Request names for a package given as strings, for callers that do not parse lines (loading,
+ * undoing a failed commit, tests). Allocates; the request path never calls it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { namesOf } from "./request_parser.ts";
+ *
+ * const names = namesOf("cloog", ["gmp", "isl"]);
+ * assert.equal(names.dependencyCount, 2);
+ * assert.equal(new TextDecoder().decode(names.bytes.subarray(names.nameStart, names.nameEnd)), "cloog");
+ * ```
+ */
+export function namesOf(name: string, dependencies: readonly string[]): RequestNames {
+  const encoder = new TextEncoder();
+  const parts = [name, ...dependencies].map((part) => encoder.encode(part));
+  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  const bounds = new Int32Array(2 * parts.length);
+  let offset = 0;
+  for (const [i, part] of parts.entries()) {
+    bytes.set(part, offset);
+    bounds[2 * i] = offset;
+    bounds[2 * i + 1] = offset += part.length;
+  }
+  return {
+    bytes,
+    nameStart: 0,
+    nameEnd: bounds[1]!,
+    dependencyCount: dependencies.length,
+    dependencyBounds: bounds.subarray(2),
+  };
+}
+
+const PROBLEM_SENTENCES: Readonly<Record<number, string>> = {
+  [PROBLEMS.unknownCommand]: `the command is not one of ${
+    COMMAND_TABLE.map((command) => command.name).join(", ")
+  } followed by |`,
+  [PROBLEMS.missingField]: "the line has fewer than three fields",
+  [PROBLEMS.emptyName]: "the package name is empty",
+  [PROBLEMS.nameTooLong]: `the package name is longer than ${MAX_NAME_BYTES} bytes`,
+  [PROBLEMS.badNameByte]: "the package name holds a byte outside the name alphabet",
+  [PROBLEMS.unexpectedDependencies]: "this command takes no dependencies",
+  [PROBLEMS.emptyDependency]: "the dependency list has an empty entry",
+  [PROBLEMS.dependencyTooLong]: `a dependency name is longer than ${MAX_NAME_BYTES} bytes`,
+  [PROBLEMS.badDependencyByte]: "the dependency list holds a byte outside the name alphabet",
+};
+
+/**
+ * One sentence saying why the line `request` last parsed is malformed, naming the field and
+ * the byte (its offset from the start of the line), for `POST /v1/explain`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeProblem, Request } from "./request_parser.ts";
+ *
+ * const request = new Request();
+ * request.parse(new TextEncoder().encode("INDEX|a b|\n"), 0);
+ * assert.equal(
+ *   describeProblem(request),
+ *   "The package name holds a byte outside the name alphabet: byte 7 is 0x20.",
+ * );
+ * ```
+ */
+export function describeProblem(request: Request): string {
+  const sentence = PROBLEM_SENTENCES[request.problem] ?? "the line is well-formed";
+  const offset = request.problemAt - request.lineStart;
+  const byte = request.bytes[request.problemAt]!;
+  const what = byte === NEWLINE ? "the end of the line" : `0x${byte.toString(16).padStart(2, "0")}`;
+  return `${sentence[0]!.toUpperCase()}${sentence.slice(1)}: byte ${offset} is ${what}.`;
 }

@@ -7,14 +7,13 @@
 
 import { COMMAND_TABLE, COMMANDS, type IndexOperations } from "../protocol/command_table.ts";
 import { REPLY_CODES } from "../protocol/replies.ts";
-import { parseRequest } from "../protocol/request_parser.ts";
+import { Request } from "../protocol/request_parser.ts";
 import { PackageIndex } from "../index/package_index.ts";
 import { errorMessage } from "../util/errors.ts";
 import { closeQuietly, writeAll } from "../util/io.ts";
 import { createLogger, type Logger } from "../util/log.ts";
-import { readLineBatches } from "./connection_reader.ts";
-import { type Line, OVERLONG_LINE } from "./line_splitter.ts";
 import { ReplyBuffer } from "./reply_buffer.ts";
+import { readRequestBatches } from "./request_reader.ts";
 import { ServerStats } from "./stats.ts";
 
 /** Options for {@linkcode serve}. */
@@ -85,6 +84,11 @@ export class Server {
   readonly addr: Deno.NetAddr;
   /** Counters of everything the server has done. */
   readonly stats: ServerStats = new ServerStats();
+  /**
+   * The request being answered. One object serves every connection: a request is parsed and
+   * answered without awaiting anything in between.
+   */
+  readonly #request = new Request();
   /** The request counters of each command, in `COMMAND_TABLE` order. */
   readonly #countsByCommand = COMMANDS.map((command) => this.stats.requests[command]);
 
@@ -220,7 +224,7 @@ export class Server {
     this.#logger.debug(`Connection from ${formatAddress(conn.remoteAddr)} opened`);
     try {
       conn.setNoDelay(true);
-      const batches = readLineBatches(conn, {
+      const batches = readRequestBatches(conn, {
         maxLineBytes: this.#maxLineBytes,
         onRead: (byteCount) => {
           stats.bytesRead += byteCount;
@@ -229,25 +233,30 @@ export class Server {
         },
       });
       const replies = new ReplyBuffer();
-      for await (const lines of batches) {
-        if (lines.length > 0) {
+      const request = this.#request;
+      for await (const batch of batches) {
+        if (batch.end > batch.start || batch.overlongLineEnded) {
           // Each request is atomic on its own, so a long batch (one read can hold thousands of
           // requests, and a re-INDEX may walk the whole graph) is answered in slices of about
           // BATCH_SLICE_MS (the clock is read every 4 requests), letting other connections in
           // between: one client cannot hold the server. Before the replies leave, everything they
           // may have observed is made durable.
-          let slice = this.#startSlice(0, replies);
+          let slice = this.#startSlice(replies);
           let sliceStarted = session.lastActive; // when these lines were read
-          for (let i = 0; i < lines.length; i++) {
-            replies.push(this.#answer(lines[i]!));
-            if ((i & 3) === 3 && Date.now() - sliceStarted >= BATCH_SLICE_MS) {
-              await this.#confirmDurable(slice, { to: i + 1, replies });
+          if (batch.overlongLineEnded) replies.push(this.#refuseOverlongLine(slice));
+          const bytes = batch.bytes;
+          for (let at = batch.start; at < batch.end;) {
+            const newline = request.parse(bytes, at);
+            replies.push(this.#answer(request, newline - at));
+            at = newline + 1;
+            if ((++slice.requests & 3) === 0 && Date.now() - sliceStarted >= BATCH_SLICE_MS) {
+              await this.#confirmDurable(slice, replies);
               await nextTurn();
-              slice = this.#startSlice(i + 1, replies);
+              slice = this.#startSlice(replies);
               sliceStarted = Date.now();
             }
           }
-          const confirming = this.#confirmDurable(slice, { to: lines.length, replies });
+          const confirming = this.#confirmDurable(slice, replies);
           if (confirming !== undefined) await confirming;
           session.writingSince = Date.now();
           await writeAll(conn, replies.bytes());
@@ -271,16 +280,23 @@ export class Server {
     }
   }
 
-  /** Parses one line, runs it against the index, counts the reply and returns its code. */
-  #answer(line: Line): number {
-    const request = line === OVERLONG_LINE ? undefined : parseRequest(line);
-    if (request === undefined) {
+  /**
+   * Runs the request just parsed from a line of `lineLength` bytes (before its `\n`) against the
+   * index, counts the reply and returns its code.
+   */
+  #answer(request: Request, lineLength: number): number {
+    if (lineLength > this.#maxLineBytes) {
+      this.stats.overlongLines++;
       this.stats.malformedRequests++;
-      if (line === OVERLONG_LINE) this.stats.overlongLines++;
       return REPLY_CODES.ERROR;
     }
-    const counts = this.#countsByCommand[request.command]!;
-    if (COMMAND_TABLE[request.command]!.run(this.#index, request)) {
+    const command = request.command;
+    if (command === -1) {
+      this.stats.malformedRequests++;
+      return REPLY_CODES.ERROR;
+    }
+    const counts = this.#countsByCommand[command]!;
+    if (COMMAND_TABLE[command]!.run(this.#index, request)) {
       counts.OK++;
       return REPLY_CODES.OK;
     }
@@ -288,30 +304,35 @@ export class Server {
     return REPLY_CODES.FAIL;
   }
 
-  /** Marks where a slice of a batch starts: its first line, its first reply byte, the counters. */
-  #startSlice(from: number, replies: ReplyBuffer): Slice {
+  /** Counts and refuses a line that was too long to keep, as the first request of `slice`. */
+  #refuseOverlongLine(slice: Slice): number {
+    this.stats.overlongLines++;
+    this.stats.malformedRequests++;
+    slice.requests++;
+    return REPLY_CODES.ERROR;
+  }
+
+  /** Starts a slice of a batch at the end of `replies`, noting the counters to undo on failure. */
+  #startSlice(replies: ReplyBuffer): Slice {
     const counts = this.#index.whenDurable === undefined ? [] : this.stats.countRequests();
-    return { from, repliesFrom: replies.length, countsBefore: counts };
+    return { requests: 0, repliesFrom: replies.length, countsBefore: counts };
   }
 
   /**
-   * Waits until the changes that the replies of `slice` (up to line `to`) may have observed are
-   * durable. If that commit failed, those replies all become `ERROR`, and are counted so: any of
-   * them may have observed the changes that were undone. Returns `undefined`, so that the caller
-   * need not wait at all, when nothing awaits a commit.
+   * Waits until the changes that the replies of `slice` may have observed are durable. If that
+   * commit failed, those replies all become `ERROR`, and are counted so: any of them may have
+   * observed the changes that were undone. Returns `undefined`, so that the caller need not wait
+   * at all, when nothing awaits a commit.
    */
-  #confirmDurable(
-    slice: Slice,
-    end: { to: number; replies: ReplyBuffer },
-  ): Promise<void> | undefined {
+  #confirmDurable(slice: Slice, replies: ReplyBuffer): Promise<void> | undefined {
     const durable = this.#index.whenDurable?.();
     if (durable === undefined) return undefined;
     const countsAfter = this.stats.countRequests();
     return durable.then((committed) => {
       if (committed) return;
       this.stats.failRequests(slice.countsBefore, countsAfter);
-      end.replies.truncate(slice.repliesFrom);
-      for (let i = slice.from; i < end.to; i++) end.replies.push(REPLY_CODES.ERROR);
+      replies.truncate(slice.repliesFrom);
+      for (let i = 0; i < slice.requests; i++) replies.push(REPLY_CODES.ERROR);
     });
   }
 
@@ -329,8 +350,8 @@ export class Server {
 
 /** A stretch of a batch answered without yielding, whose replies wait on one commit. */
 interface Slice {
-  /** The index of its first line in the batch. */
-  from: number;
+  /** How many requests it has answered so far. */
+  requests: number;
   /** Where its replies start in the batch's reply buffer. */
   repliesFrom: number;
   /** The request counters when it started (only with a durable index). */

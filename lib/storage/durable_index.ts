@@ -7,6 +7,12 @@
 
 import { clearImmediate, setImmediate } from "node:timers";
 import type { IndexOperations } from "../protocol/command_table.ts";
+import {
+  namesOf,
+  requestDependencies,
+  requestName,
+  type RequestNames,
+} from "../protocol/request_parser.ts";
 import { PackageIndex } from "../index/package_index.ts";
 import { errorMessage } from "../util/errors.ts";
 import { Histogram } from "../util/histogram.ts";
@@ -115,23 +121,47 @@ export class DurableIndex implements IndexOperations {
     this.#logger = options.logger;
   }
 
-  /** Indexes a package in memory and schedules its commit. See {@linkcode PackageIndex.index}. */
-  index(name: string, dependencies: readonly string[]): boolean {
+  /**
+   * Indexes the request's package in memory and schedules its commit. See
+   * {@linkcode PackageIndex.indexRequest}.
+   */
+  indexRequest(request: RequestNames): boolean {
+    const name = requestName(request);
     const previous = this.#index.dependenciesOf(name);
-    if (!this.#index.index(name, dependencies)) return false;
+    if (!this.#index.indexRequest(request)) return false;
+    const dependencies = requestDependencies(request);
     this.#record({ mutation: { kind: "index", name, dependencies }, previous });
     return true;
   }
 
-  /** Removes a package in memory and schedules its commit. See {@linkcode PackageIndex.remove}. */
-  remove(name: string): boolean {
+  /**
+   * Removes the request's package in memory and schedules its commit. See
+   * {@linkcode PackageIndex.removeRequest}.
+   */
+  removeRequest(request: RequestNames): boolean {
+    const name = requestName(request);
     const previous = this.#index.dependenciesOf(name);
-    if (!this.#index.remove(name)) return false;
+    if (!this.#index.removeRequest(request)) return false;
     if (previous !== undefined) this.#record({ mutation: { kind: "remove", name }, previous });
     return true;
   }
 
-  /** Whether a package is indexed (in memory: possibly not yet durable). */
+  /** Whether the request's package is indexed (in memory: possibly not yet durable). */
+  hasRequest(request: RequestNames): boolean {
+    return this.#index.hasRequest(request);
+  }
+
+  /** Indexes `name` with exactly `dependencies`; see {@linkcode DurableIndex.indexRequest}. */
+  index(name: string, dependencies: readonly string[]): boolean {
+    return this.indexRequest(namesOf(name, dependencies));
+  }
+
+  /** Removes `name`; see {@linkcode DurableIndex.removeRequest}. */
+  remove(name: string): boolean {
+    return this.removeRequest(namesOf(name, []));
+  }
+
+  /** Whether `name` is indexed (in memory: possibly not yet durable). */
   has(name: string): boolean {
     return this.#index.has(name);
   }
