@@ -12,7 +12,7 @@
 import { parseArgs } from "node:util";
 import { SqliteStore } from "../lib/storage/sqlite_store.ts";
 import { generatePackages } from "../lib/tools/synthetic_packages.ts";
-import { pkgindexArgs, REPO_ROOT, residentBytes, startServerProcess } from "./server_process.ts";
+import { pkgindexCommand, REPO_ROOT, residentBytes, startServerProcess } from "./server_process.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -37,7 +37,9 @@ try {
 
   const started = performance.now();
   const server = await startServerProcess(
-    pkgindexArgs(["--data", path], [`--allow-read=${directory}`, `--allow-write=${directory}`]),
+    pkgindexCommand(["--data", path], {
+      permissions: [`--allow-read=${directory}`, `--allow-write=${directory}`],
+    }),
   );
   const listeningAfter = (performance.now() - started) / 1000;
   const residentMiB = await residentBytes(server.pid) / 2 ** 20;

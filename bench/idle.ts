@@ -12,7 +12,7 @@
 
 import { parseArgs } from "node:util";
 import { Histogram, LOG_LINEAR_BOUNDS } from "../lib/util/histogram.ts";
-import { pkgindexArgs, residentBytes, startServerProcess } from "./server_process.ts";
+import { pkgindexCommand, residentBytes, startServerProcess } from "./server_process.ts";
 
 const QUERY = new TextEncoder().encode("QUERY|idle|\n");
 /** Connections dialled at once, below the listen backlog so no SYN is dropped and retried. */
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     throw new Error(`Cannot use --conns '${values.conns}': expected a positive integer`);
   }
   const server = await startServerProcess(
-    pkgindexArgs(["--max-connections", String(count + 100)]),
+    pkgindexCommand(["--max-connections", String(count + 100)]),
   );
   const conns: Deno.Conn[] = [];
   try {

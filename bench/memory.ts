@@ -12,7 +12,7 @@
 import { parseArgs } from "node:util";
 import { preloadPackages } from "../lib/tools/bench.ts";
 import { generatePackages } from "../lib/tools/synthetic_packages.ts";
-import { pkgindexArgs, residentBytes, startServerProcess } from "./server_process.ts";
+import { pkgindexCommand, residentBytes, startServerProcess } from "./server_process.ts";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const packages = generatePackages({ count, seed: 1, averageDependencies });
   let edges = 0;
   for (const spec of packages) edges += spec.dependencies.length;
-  const server = await startServerProcess(pkgindexArgs());
+  const server = await startServerProcess(pkgindexCommand());
   try {
     const before = await residentBytes(server.pid);
     const ms = await preloadPackages({ hostname: "127.0.0.1", port: server.port }, packages);

@@ -1,110 +1,280 @@
 /**
- * `deno task bench`: runs the same loads against pkgindex and against the ceiling server
- * (`bench/ceiling.ts`), each in its own process on a free port, and prints one table with the
- * ratio pkgindex/ceiling per load. Then it runs the mixed load against pkgindex in memory only and
- * with a data file (`--sync normal` and `--sync full`), and prints a second table with the ratio
- * durable/memory-only.
+ * `deno task bench`: pkgindex per CPU core, beside the ceiling server (`bench/ceiling.ts`, the
+ * runtime's own limit for this protocol) and any server given with `--compare`, in one run.
  *
- * Run: `deno task bench [--duration SECONDS] [--warmup SECONDS] [--packages FILE]`. The packages
- * default to `../shared/data/brew-dependencies.txt` next to the repository.
+ * On a machine with two or more cores and `taskset` (util-linux), every server is pinned to
+ * core 1 and every load generator (`pkgindex bench`, in its own process) to core 0; otherwise
+ * both run unpinned and the report says so. A compared server is started by you: pin it the
+ * same way (`taskset -c 1 ./your-server`).
+ *
+ * For each of `--runs` runs it measures, server after server: ping-pong QUERY and mixed at 100
+ * connections, pipelined QUERY at 10 connections × 64 in flight, and slow drip (3,000 connections
+ * each dribbling a byte every 200 ms while one connection measures QUERY latency). It reports
+ * medians over the runs, and the ratio pkgindex/ceiling as the median of each run's ratio. Then
+ * the heap bytes pkgindex allocates per pipelined QUERY, and the mixed load with a data file
+ * against memory only.
+ *
+ * Run: `deno task bench [--runs 3] [--duration 5] [--warmup 1] [--packages FILE]
+ * [--compare NAME=HOST:PORT]... [--svg FILE]`. The packages default to
+ * `../shared/data/brew-dependencies.txt` beside the repository.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { type BenchMix, type BenchResult, preloadPackages, runBench } from "../lib/tools/bench.ts";
-import { readPackageList } from "../lib/tools/package_list.ts";
-import type { PackageSpec } from "../lib/tools/synthetic_packages.ts";
+import type { BenchResult } from "../lib/tools/bench.ts";
+import { renderChart } from "./chart.ts";
 import {
-  pkgindexArgs,
+  pinned,
+  PINNING,
+  pkgindexCommand,
   REPO_ROOT,
+  SERVER_V8_FLAGS,
   type ServerProcess,
   startServerProcess,
 } from "./server_process.ts";
 
-/** One row of the table. */
+/** One row of the report: the `pkgindex bench` flags of a load. */
 interface Load {
   name: string;
-  connections: number;
-  depth: number;
-  mix: BenchMix;
+  flags: string[];
 }
 
 const LOADS: readonly Load[] = [
-  { name: "pingpong 1 conn", connections: 1, depth: 1, mix: "query" },
-  { name: "pingpong 10 conns", connections: 10, depth: 1, mix: "query" },
-  { name: "pingpong 100 conns", connections: 100, depth: 1, mix: "query" },
-  { name: "pipeline 10 conns x 64", connections: 10, depth: 64, mix: "query" },
-  { name: "mixed pingpong 100 conns", connections: 100, depth: 1, mix: "mixed" },
+  { name: "ping-pong, 100 conns, QUERY", flags: ["--conns", "100", "--mix", "query"] },
+  { name: "ping-pong, 100 conns, mixed", flags: ["--conns", "100", "--mix", "mixed"] },
+  {
+    name: "pipelined, 10 conns × 64, QUERY",
+    flags: ["--mode", "pipeline", "--depth", "64", "--conns", "10", "--mix", "query"],
+  },
+  {
+    name: "slow drip: 3,000 dribbling + 1 QUERY",
+    flags: ["--conns", "1", "--mix", "query", "--drippers", "3000", "--drip-interval", "200"],
+  },
 ];
+
+/** A server the loads run against. */
+interface Target {
+  name: string;
+  hostname: string;
+  port: number;
+}
+
+interface Options {
+  runs: number;
+  duration: string;
+  warmup: string;
+  packages: string;
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
     strict: true,
     options: {
+      runs: { type: "string", default: "3" },
       duration: { type: "string", default: "5" },
       warmup: { type: "string", default: "1" },
       packages: { type: "string", default: `${REPO_ROOT}../shared/data/brew-dependencies.txt` },
+      compare: { type: "string", multiple: true, default: [] },
+      svg: { type: "string" },
     },
   });
-  const durationMs = Number(values.duration) * 1000;
-  const warmupMs = Number(values.warmup) * 1000;
-  if (!(durationMs > 0) || !(warmupMs >= 0)) {
-    throw new Error(`Cannot use --duration '${values.duration}' and --warmup '${values.warmup}'`);
+  const options: Options = {
+    runs: Number(values.runs),
+    duration: values.duration,
+    warmup: values.warmup,
+    packages: values.packages,
+  };
+  if (!Number.isInteger(options.runs) || options.runs < 1) {
+    throw new Error(`Cannot use --runs '${values.runs}': expected a positive integer`);
   }
-  const packages = await readPackageList(values.packages);
-  const servers: [string, ServerProcess][] = [
-    ["pkgindex", await startServerProcess(pkgindexArgs())],
-    ["ceiling", await startServerProcess(["run", "--allow-net=127.0.0.1", "bench/ceiling.ts"])],
+  const compared = values.compare.map(parseCompare);
+  log(
+    PINNING === undefined
+      ? "Unpinned: this machine has one core or no taskset, so client and server share the CPU."
+      : `Pinned: servers on core ${PINNING.server}, load generators on core ${PINNING.client}.`,
+  );
+  const pkgindex = await startServerProcess(pinned("server", pkgindexCommand()));
+  const ceiling = await startServerProcess(
+    pinned("server", ["deno", "run", "--allow-net=127.0.0.1", "bench/ceiling.ts"]),
+  );
+  const targets: Target[] = [
+    { name: "pkgindex", hostname: "127.0.0.1", port: pkgindex.port },
+    { name: "ceiling", hostname: "127.0.0.1", port: ceiling.port },
+    ...compared,
   ];
-  const rows: string[] = [];
+  /** results[run][load][target] */
+  const results: BenchResult[][][] = [];
   try {
-    for (const [, server] of servers) {
-      await preloadPackages({ hostname: "127.0.0.1", port: server.port }, packages);
-    }
-    log(
-      `${packages.length} packages from ${values.packages}; ${values.warmup} s warmup + ` +
-        `${values.duration} s per load and server`,
-    );
-    rows.push(HEADER);
-    for (const load of LOADS) {
-      const results: BenchResult[] = [];
-      for (const [name, server] of servers) {
-        const result = await runBench({
-          hostname: "127.0.0.1",
-          port: server.port,
-          packages,
-          depth: load.depth,
-          connections: load.connections,
-          durationMs,
-          warmupMs,
-          mix: load.mix,
-          seed: 1,
-        });
-        if (result.unexpected > 0) {
-          throw new Error(`${name} gave ${result.unexpected} unexpected replies in '${load.name}'`);
+    for (let run = 0; run < options.runs; run++) {
+      const byLoad: BenchResult[][] = [];
+      for (const load of LOADS) {
+        const byTarget: BenchResult[] = [];
+        for (const target of targets) {
+          const result = await runLoad(target, load, options);
+          log(
+            `run ${run + 1}, ${load.name}, ${target.name}: ${result.requestsPerSecond} req/s, ` +
+              `p99 ${result.latency.p99} µs, max ${result.latency.max} µs`,
+          );
+          byTarget.push(result);
         }
-        log(
-          `${load.name} / ${name}: ${result.requestsPerSecond} req/s, p99 ${result.latency.p99} µs`,
-        );
-        results.push(result);
+        byLoad.push(byTarget);
       }
-      rows.push(formatRow(load.name, results[0]!, results[1]!));
+      results.push(byLoad);
     }
   } finally {
-    for (const [, server] of servers) await server.stop();
+    await pkgindex.stop();
+    await ceiling.stop();
   }
-  rows.push("", await compareDurability({ packages, durationMs, warmupMs }));
+  const report = [
+    throughputTable(targets, results),
+    "",
+    latencyTable(targets, results),
+    "",
+    await allocationReport(options),
+    "",
+    await durabilityTable(options),
+  ];
   // deno-lint-ignore no-console
-  console.log(rows.join("\n"));
+  console.log(report.join("\n"));
+  if (values.svg !== undefined) {
+    await Deno.writeTextFile(values.svg, chartOf(targets, results, options));
+    log(`Wrote ${values.svg}`);
+  }
+}
+
+/** Parses `--compare NAME=HOST:PORT` (or `HOST:PORT`, named after itself). */
+function parseCompare(text: string): Target {
+  const match = /^(?:([^=]+)=)?(.+):(\d+)$/.exec(text);
+  if (match === null) {
+    throw new Error(`Cannot parse --compare '${text}': expected NAME=HOST:PORT or HOST:PORT`);
+  }
+  const [, name, hostname, port] = match;
+  return { name: name ?? `${hostname}:${port}`, hostname: hostname!, port: Number(port) };
+}
+
+/** Runs `load` against `target` with `pkgindex bench --json` in its own (pinned) process. */
+async function runLoad(target: Target, load: Load, options: Options): Promise<BenchResult> {
+  const command = pinned("client", [
+    "deno",
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-env",
+    "main.ts",
+    "bench",
+    "--json",
+    "--host",
+    target.hostname,
+    "--port",
+    String(target.port),
+    "--packages",
+    options.packages,
+    "--duration",
+    options.duration,
+    "--warmup",
+    options.warmup,
+    ...load.flags,
+  ]);
+  const output = await new Deno.Command(command[0]!, {
+    args: command.slice(1),
+    cwd: REPO_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  if (!output.success) {
+    throw new Error(
+      `The load '${load.name}' against ${target.name} failed: ${decoder.decode(output.stderr)}`,
+    );
+  }
+  return JSON.parse(decoder.decode(output.stdout)).result;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** The median over the runs of `pick` of the result of load `l` and target `t`. */
+function medianOf(
+  results: BenchResult[][][],
+  l: number,
+  t: number,
+  pick: (result: BenchResult) => number,
+): number {
+  return median(results.map((run) => pick(run[l]![t]!)));
+}
+
+function throughputTable(targets: Target[], results: BenchResult[][][]): string {
+  const header = [
+    "load",
+    ...targets.map((target) => `${target.name} req/s`),
+    ...targets.slice(1).map((target) => `pkgindex / ${target.name}`),
+  ];
+  const rows = LOADS.map((load, l) => [
+    load.name,
+    ...targets.map((_, t) => format(medianOf(results, l, t, (r) => r.requestsPerSecond))),
+    ...targets.slice(1).map((_, i) => {
+      const ratios = results.map((run) =>
+        run[l]![0]!.requestsPerSecond / run[l]![i + 1]!.requestsPerSecond
+      );
+      return `${median(ratios).toFixed(2)} (${ratios.map((ratio) => ratio.toFixed(2)).join(", ")})`;
+    }),
+  ]);
+  return markdownTable(header, rows);
+}
+
+function latencyTable(targets: Target[], results: BenchResult[][][]): string {
+  const header = ["load", ...targets.map((target) => `${target.name} p50 / p99 / p99.9 / max µs`)];
+  const rows = LOADS.map((load, l) => [
+    load.name,
+    ...targets.map((_, t) =>
+      (["p50", "p99", "p999", "max"] as const)
+        .map((key) => format(medianOf(results, l, t, (r) => r.latency[key])))
+        .join(" / ")
+    ),
+  ]);
+  return markdownTable(header, rows);
+}
+
+/**
+ * The heap bytes pkgindex allocates per request under pipelined QUERYs of indexed names: a
+ * server run with `--trace-gc-nvp` reports, at each garbage collection, the bytes allocated
+ * since the previous one; their sum over the load, divided by the requests answered.
+ */
+async function allocationReport(options: Options): Promise<string> {
+  const server = await startServerProcess(
+    pinned("server", pkgindexCommand([], { v8Flags: `${SERVER_V8_FLAGS},--trace-gc-nvp` })),
+  );
+  let result: BenchResult;
+  let allocated = 0;
+  let collections = 0;
+  try {
+    const target = { name: "pkgindex", hostname: "127.0.0.1", port: server.port };
+    await runLoad(target, { name: "warmup", flags: ["--duration", "1"] }, options);
+    const before = server.output.length;
+    result = await runLoad(target, LOADS[2]!, { ...options, warmup: "0" });
+    for (const line of server.output.slice(before)) {
+      const match = /"allocated":(\d+)/.exec(line);
+      if (match === null) continue;
+      allocated += Number(match[1]);
+      collections++;
+    }
+  } finally {
+    await server.stop();
+  }
+  const perRequest = allocated / result.requests;
+  return `Heap allocated under ${LOADS[2]!.name}: ${format(allocated)} bytes in ` +
+    `${collections} collections for ${format(result.requests)} requests, ` +
+    `${perRequest.toFixed(2)} bytes per request.`;
 }
 
 /** The mixed load against pkgindex in memory only and with a data file in each sync mode. */
-async function compareDurability(
-  options: { packages: PackageSpec[]; durationMs: number; warmupMs: number },
-): Promise<string> {
-  const load = LOADS.find((candidate) => candidate.mix === "mixed")!;
+async function durabilityTable(options: Options): Promise<string> {
+  const load = LOADS[1]!;
   const directory = `${REPO_ROOT}.tmp/bench-durability`;
   await Deno.mkdir(directory, { recursive: true });
   const variants: [string, string[]][] = [
@@ -112,58 +282,70 @@ async function compareDurability(
     ["data, sync normal", ["--data", `${directory}/normal.db`, "--sync", "normal"]],
     ["data, sync full", ["--data", `${directory}/full.db`, "--sync", "full"]],
   ];
-  const results: BenchResult[] = [];
+  const rates: number[][] = variants.map(() => []);
   try {
-    for (const [name, flags] of variants) {
-      const server = await startServerProcess(
-        pkgindexArgs(flags, [`--allow-read=${directory}`, `--allow-write=${directory}`]),
-      );
-      try {
-        const target = { hostname: "127.0.0.1", port: server.port };
-        await preloadPackages(target, options.packages);
-        const result = await runBench({
-          ...target,
-          packages: options.packages,
-          depth: load.depth,
-          connections: load.connections,
-          durationMs: options.durationMs,
-          warmupMs: options.warmupMs,
-          mix: load.mix,
-          seed: 1,
-        });
-        if (result.unexpected > 0) {
-          throw new Error(`${name} gave ${result.unexpected} unexpected replies`);
-        }
-        log(
-          `${load.name} / ${name}: ${result.requestsPerSecond} req/s, p99 ${result.latency.p99} µs`,
+    for (let run = 0; run < options.runs; run++) {
+      for (const [v, [name, flags]] of variants.entries()) {
+        const permissions = [`--allow-read=${directory}`, `--allow-write=${directory}`];
+        const server: ServerProcess = await startServerProcess(
+          pinned("server", pkgindexCommand(flags, { permissions })),
         );
-        results.push(result);
-      } finally {
-        await server.stop();
+        try {
+          const target = { name, hostname: "127.0.0.1", port: server.port };
+          const result = await runLoad(target, load, options);
+          log(`run ${run + 1}, ${load.name}, ${name}: ${result.requestsPerSecond} req/s`);
+          rates[v]!.push(result.requestsPerSecond);
+        } finally {
+          await server.stop();
+        }
       }
     }
   } finally {
     await Deno.remove(directory, { recursive: true });
   }
-  const memory = results[0]!;
+  return markdownTable(
+    [`${load.name}`, "req/s", "ratio to memory only"],
+    variants.map(([name], v) => [
+      name,
+      format(median(rates[v]!)),
+      median(rates[v]!.map((rate, run) => rate / rates[0]![run]!)).toFixed(2),
+    ]),
+  );
+}
+
+function chartOf(targets: Target[], results: BenchResult[][][], options: Options): string {
+  const cores = navigator.hardwareConcurrency;
+  return renderChart({
+    title: "pkgindex per CPU core, beside the ceiling" +
+      (targets.length > 2 ? " and compared servers" : ""),
+    subtitle: `${cores} cores, ${
+      PINNING === undefined ? "unpinned" : "server and load generator pinned to separate cores"
+    }; medians of ${options.runs} runs of ${options.duration} s; Deno ${Deno.version.deno}`,
+    loads: LOADS.map((load) => load.name),
+    servers: targets.map((target) => target.name),
+    throughput: LOADS.map((_, l) =>
+      targets.map((_, t) => medianOf(results, l, t, (r) => r.requestsPerSecond))
+    ),
+    latency: LOADS.map((_, l) =>
+      targets.map((_, t) => ({
+        p50: medianOf(results, l, t, (r) => r.latency.p50),
+        p99: medianOf(results, l, t, (r) => r.latency.p99),
+        p999: medianOf(results, l, t, (r) => r.latency.p999),
+      }))
+    ),
+  });
+}
+
+function markdownTable(header: string[], rows: string[][]): string {
   return [
-    `| ${load.name} | req/s | ratio to memory only | p50/p99 µs |`,
-    "|---|---:|---:|---:|",
-    ...variants.map(([name], i) => {
-      const result = results[i]!;
-      const ratio = (result.requestsPerSecond / memory.requestsPerSecond).toFixed(3);
-      return `| ${name} | ${result.requestsPerSecond} | ${ratio} | ${result.latency.p50}/${result.latency.p99} |`;
-    }),
+    `| ${header.join(" | ")} |`,
+    `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
+    ...rows.map((row) => `| ${row.join(" | ")} |`),
   ].join("\n");
 }
 
-const HEADER =
-  `| load | pkgindex req/s | ceiling req/s | ratio | pkgindex p50/p99 µs | ceiling p50/p99 µs |
-|---|---:|---:|---:|---:|---:|`;
-
-function formatRow(name: string, pkgindex: BenchResult, ceiling: BenchResult): string {
-  const ratio = (pkgindex.requestsPerSecond / ceiling.requestsPerSecond).toFixed(3);
-  return `| ${name} | ${pkgindex.requestsPerSecond} | ${ceiling.requestsPerSecond} | ${ratio} | ${pkgindex.latency.p50}/${pkgindex.latency.p99} | ${ceiling.latency.p50}/${ceiling.latency.p99} |`;
+function format(value: number): string {
+  return Math.round(value).toLocaleString("en-US");
 }
 
 function log(message: string): void {

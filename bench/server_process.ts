@@ -1,6 +1,6 @@
 /**
- * Starting a server in its own process for the benchmarks, so the load client and the server
- * each get a core, and reading its memory use.
+ * Starting a server in its own process for the benchmarks, pinned to a core when the machine
+ * allows it, and reading its memory use.
  *
  * @module
  */
@@ -13,6 +13,8 @@ export interface ServerProcess {
   pid: number;
   /** What it wrote to standard error up to and including the line saying it listens. */
   startupLog: string;
+  /** Every line it writes to standard output (such as V8's `--trace-gc` lines), as it arrives. */
+  output: string[];
   /** Stops it with SIGTERM and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -21,21 +23,48 @@ export interface ServerProcess {
 export const REPO_ROOT: string = new URL("..", import.meta.url).pathname;
 
 /**
- * Runs `deno <args>` (a server that logs `listening on HOST:PORT` to standard error) and resolves
- * once it is listening. Its later standard error is passed through.
+ * The cores to pin to, when the machine has two or more and `taskset` (util-linux) is there:
+ * the server on one, the load generator on the other, so that a ratio measures work per core
+ * rather than who leaves the other more CPU. `undefined` means unpinned.
+ */
+export const PINNING: { server: string; client: string } | undefined = await (async () => {
+  if (navigator.hardwareConcurrency < 2) return undefined;
+  try {
+    const probe = await new Deno.Command("taskset", { args: ["-c", "0", "true"] }).output();
+    return probe.success ? { server: "1", client: "0" } : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** `command` run on the cores of `role` (see {@linkcode PINNING}), or as it is when unpinned. */
+export function pinned(role: "server" | "client", command: string[]): string[] {
+  return PINNING === undefined ? command : ["taskset", "-c", PINNING[role], ...command];
+}
+
+/**
+ * Runs `command` (a server that logs `listening on HOST:PORT` to standard error) and resolves
+ * once it is listening. What it logs later is passed through; what it prints on standard output
+ * is collected in `output`.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { startServerProcess } from "./server_process.ts";
  *
- * const server = await startServerProcess(["run", "--allow-net", "bench/ceiling.ts"]);
- * console.log(server.port);
+ * const server = await startServerProcess(["deno", "run", "--allow-net", "bench/ceiling.ts"]);
+ * assert.ok(server.port > 0);
  * await server.stop();
  * ```
  */
-export async function startServerProcess(args: string[]): Promise<ServerProcess> {
-  const child = new Deno.Command("deno", { args, cwd: REPO_ROOT, stderr: "piped", stdout: "null" })
-    .spawn();
+export async function startServerProcess(command: string[]): Promise<ServerProcess> {
+  const [program, ...args] = command;
+  const child = new Deno.Command(program!, {
+    args,
+    cwd: REPO_ROOT,
+    stderr: "piped",
+    stdout: "piped",
+  }).spawn();
   const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   let port: number | undefined;
@@ -44,25 +73,36 @@ export async function startServerProcess(args: string[]): Promise<ServerProcess>
     if (done) {
       await child.status;
       throw new Error(
-        `Cannot start 'deno ${args.join(" ")}': it exited saying ${JSON.stringify(text)}`,
+        `Cannot start '${command.join(" ")}': it exited saying ${JSON.stringify(text)}`,
       );
     }
     text += value;
     const match = text.match(/listening on [^\s]+:(\d+)/);
     if (match !== null) port = Number(match[1]);
   }
-  const passThrough = (async () => {
-    const encoder = new TextEncoder();
-    while (true) {
-      const { value, done } = await lines.read();
-      if (done) return;
-      Deno.stderr.writeSync(encoder.encode(value));
-    }
-  })();
+  const output: string[] = [];
+  const collecting = Promise.all([
+    (async () => {
+      while (true) {
+        const { value, done } = await lines.read();
+        if (done) return;
+        Deno.stderr.writeSync(new TextEncoder().encode(value));
+      }
+    })(),
+    (async () => {
+      let partial = "";
+      for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
+        const pieces = (partial + text).split("\n");
+        partial = pieces.pop()!;
+        output.push(...pieces);
+      }
+    })(),
+  ]);
   return {
     port,
     pid: child.pid,
     startupLog: text,
+    output,
     stop: async () => {
       try {
         child.kill("SIGTERM");
@@ -70,29 +110,36 @@ export async function startServerProcess(args: string[]): Promise<ServerProcess>
         // Already exited.
       }
       await child.status;
-      await passThrough;
+      await collecting;
     },
   };
 }
+
+const CONFIG = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
 
 /**
  * The V8 flags `deno task start` and the compiled binary run pkgindex with, read from deno.json
  * so that what is measured is what is shipped.
  */
-const SERVER_V8_FLAGS: string[] = JSON.parse(
-  Deno.readTextFileSync(new URL("../deno.json", import.meta.url)),
-).tasks.start.split(" ").filter((word: string) => word.startsWith("--v8-flags="));
+export const SERVER_V8_FLAGS: string = CONFIG.tasks.start.split(" ").find((word: string) =>
+  word.startsWith("--v8-flags=")
+);
 
 /**
- * The pkgindex server's arguments for {@linkcode startServerProcess}: 127.0.0.1, a free port,
- * then `extra` server flags; `permissions` are added to the network one.
+ * The command that runs the pkgindex server on 127.0.0.1 and a free port, with `extra` server
+ * flags and `permissions` added to the network one; `v8Flags` replace the shipped ones.
  */
-export function pkgindexArgs(extra: string[] = [], permissions: string[] = []): string[] {
+export function pkgindexCommand(
+  extra: string[] = [],
+  options: { permissions?: string[]; v8Flags?: string } = {},
+): string[] {
   return [
+    "deno",
     "run",
-    ...SERVER_V8_FLAGS,
+    options.v8Flags ?? SERVER_V8_FLAGS,
     "--allow-net=127.0.0.1",
-    ...permissions,
+    "--allow-env",
+    ...(options.permissions ?? []),
     "main.ts",
     "serve",
     "--host",

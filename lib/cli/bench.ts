@@ -47,6 +47,10 @@ export interface BenchConfig {
   source: PackageSource;
   /** The seed. */
   seed: number;
+  /** Extra connections that only dribble bytes (a slow-drip load), not measured. */
+  drippers: number;
+  /** Milliseconds between two bytes of one dripping connection. */
+  dripInterval: number;
   /** Whether to print JSON. */
   json: boolean;
 }
@@ -100,6 +104,21 @@ export const BENCH_FLAGS = {
     min: 0,
     max: 0xffffffff,
   }),
+  drippers: integerFlag({
+    valueName: "N",
+    help: "extra connections that each send one byte of a request every --drip-interval, " +
+      "not measured (a slow-drip load)",
+    default: 0,
+    min: 0,
+    max: 100_000,
+  }),
+  "drip-interval": integerFlag({
+    valueName: "MS",
+    help: "milliseconds between two bytes of one dripping connection",
+    default: 200,
+    min: 1,
+    max: 60_000,
+  }),
   json: switchFlag({ help: "print the result as JSON" }),
 } as const;
 
@@ -141,6 +160,8 @@ default to 10000 synthetic ones.`,
       mix: values.mix,
       source: packageSourceOf(values, { count: 10000, seed: values.seed }),
       seed: values.seed,
+      drippers: values.drippers,
+      dripInterval: values["drip-interval"],
       json: values.json,
     };
   },
@@ -160,7 +181,9 @@ async function runBenchCommand(config: BenchConfig): Promise<number> {
           (preloadMs / 1000).toFixed(2)
         } s; running ${config.mode}` +
           `${config.mode === "pipeline" ? ` depth ${config.depth}` : ""}, ${config.connections} ` +
-          `connections, ${config.mix} mix, ${config.warmup} s warmup + ${config.duration} s\n`,
+          `connections, ${config.mix} mix` +
+          `${config.drippers > 0 ? `, ${config.drippers} dripping connections` : ""}, ` +
+          `${config.warmup} s warmup + ${config.duration} s\n`,
       );
     }
     result = await runBench({
@@ -172,6 +195,8 @@ async function runBenchCommand(config: BenchConfig): Promise<number> {
       warmupMs: config.warmup * 1000,
       mix: config.mix,
       seed: config.seed,
+      drippers: config.drippers,
+      dripIntervalMs: config.dripInterval,
     });
   } catch (error) {
     writeText(

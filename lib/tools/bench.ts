@@ -51,6 +51,14 @@ export interface BenchOptions extends Target {
   mix: BenchMix;
   /** The seed of the request choices. */
   seed: number;
+  /**
+   * Extra connections that each send one byte of a request every `dripIntervalMs` for the whole
+   * run, and are not measured: a slow-drip load, many clients that keep the server reading.
+   * Default: none.
+   */
+  drippers?: number;
+  /** Milliseconds between two bytes of one dripping connection. Default: 200. */
+  dripIntervalMs?: number;
 }
 
 /** What a benchmark run measured. Latencies are in microseconds. */
@@ -151,6 +159,10 @@ const PRELOAD_BATCH = 4096;
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const workload = buildWorkload(options.packages, options.connections);
   const conns: Deno.Conn[] = [];
+  const drip = await startDripping(options, {
+    count: options.drippers ?? 0,
+    intervalMs: options.dripIntervalMs ?? 200,
+  });
   try {
     for (let i = 0; i < options.connections; i++) conns.push(await Deno.connect(options));
     const start = performance.now();
@@ -195,7 +207,71 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     };
   } finally {
     for (const conn of conns) conn.close();
+    await drip.stop();
   }
+}
+
+/** Dripping connections, started by {@linkcode startDripping}. */
+interface Drip {
+  /** Stops the dripping and closes the connections once their pending writes are done. */
+  stop(): Promise<void>;
+}
+
+/** A request the dripping connections send, one byte at a time, again and again. */
+const DRIP_LINE = encoder.encode("QUERY|drip|\n");
+/** Dialled at once, below the listen backlog so that no SYN is dropped and retried. */
+const DIAL_BATCH = 500;
+/** How often the drip timer fires; each time it feeds the share of connections that are due. */
+const DRIP_TICK_MS = 10;
+
+/**
+ * Opens `count` connections to `target` and makes each send the next byte of
+ * {@linkcode DRIP_LINE} every `intervalMs`, reading and dropping the replies. One timer feeds
+ * them in turn, so a few thousand connections cost the client a few writes per millisecond.
+ */
+async function startDripping(
+  target: Target,
+  options: { count: number; intervalMs: number },
+): Promise<Drip> {
+  const conns: Deno.Conn[] = [];
+  for (let i = 0; i < options.count; i += DIAL_BATCH) {
+    const batch = Math.min(DIAL_BATCH, options.count - i);
+    conns.push(...await Promise.all(Array.from({ length: batch }, () => Deno.connect(target))));
+  }
+  const drains = conns.map(async (conn) => {
+    const sink = new Uint8Array(64);
+    try {
+      while (await conn.read(sink) !== null) {
+        // The replies are not measured; reading them keeps the server writing.
+      }
+    } catch {
+      // Closed by stop().
+    }
+  });
+  const writes = new Set<Promise<unknown>>();
+  const positions = new Uint8Array(conns.length);
+  const perTick = conns.length * DRIP_TICK_MS / options.intervalMs;
+  let next = 0;
+  let due = 0;
+  const timer = setInterval(() => {
+    for (due += perTick; due >= 1; due--) {
+      const i = next;
+      next = (next + 1) % conns.length;
+      const write = conns[i]!.write(DRIP_LINE.subarray(positions[i]!, positions[i]! + 1))
+        .catch(() => {});
+      writes.add(write);
+      write.then(() => writes.delete(write));
+      positions[i] = (positions[i]! + 1) % DRIP_LINE.length;
+    }
+  }, DRIP_TICK_MS);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(writes);
+      for (const conn of conns) conn.close();
+      await Promise.all(drains);
+    },
+  };
 }
 
 /** The packages with their requests encoded once, and who may remove which leaf. */
@@ -306,6 +382,8 @@ async function driveConnection(conn: Deno.Conn, options: DriveOptions): Promise<
   while (inFlight > 0) {
     if (!await reader.fill()) throw new Error("The server closed a benchmark connection");
     const now = performance.now();
+    let runSentAt = -1;
+    let runLength = 0;
     for (let code = reader.nextBuffered(); code !== NO_LINE; code = reader.nextBuffered()) {
       if (inFlight === 0) {
         window.unexpected++; // a reply to nothing
@@ -316,12 +394,21 @@ async function driveConnection(conn: Deno.Conn, options: DriveOptions): Promise<
       if (!expected) window.unexpected++;
       const sent = sentAt[head]!;
       if (sent >= window.from && now <= window.to) {
-        window.histogram.record(Math.floor((now - sent) * 1000));
+        // Requests sent in one write share their send time: record each run of them at once.
+        if (sent !== runSentAt) {
+          if (runLength > 0) {
+            window.histogram.record(Math.floor((now - runSentAt) * 1000), runLength);
+          }
+          runSentAt = sent;
+          runLength = 0;
+        }
+        runLength++;
         window.replies[code]!++;
       }
       head = (head + 1) % depth;
       inFlight--;
     }
+    if (runLength > 0) window.histogram.record(Math.floor((now - runSentAt) * 1000), runLength);
     await fill(now);
   }
 }

@@ -21,6 +21,8 @@ Deno.test("parseBenchArgs applies the documented defaults", () => {
     mix: "query",
     source: { kind: "synthetic", count: 10000, seed: 1 },
     seed: 1,
+    drippers: 0,
+    dripInterval: 200,
     json: false,
   });
 });
