@@ -40,7 +40,10 @@ export class NameHasher {
     this.#k1 = key[4]! | (key[5]! << 8) | (key[6]! << 16) | (key[7]! << 24);
   }
 
-  /** The HalfSipHash-1-3 of `bytes[start, end)`, as a signed 32-bit integer. */
+  /**
+   * The HalfSipHash-1-3 of `bytes[start, end)`, shifted right by two bits: a number from 0 to
+   * 2^30 - 1, which V8 keeps as a small integer, never allocating a heap number to return it.
+   */
   hash(bytes: Uint8Array, start: number, end: number): number {
     let v0 = this.#k0;
     let v1 = this.#k1;
@@ -79,6 +82,6 @@ export class NameHasher {
       v0 ^= m;
       if (round === words) v2 ^= 0xff;
     }
-    return v1 ^ v3;
+    return (v1 ^ v3) >>> 2;
   }
 }

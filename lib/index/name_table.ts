@@ -92,7 +92,7 @@ export class NameTable {
     return this.#slotCount;
   }
 
-  /** The hash of the name `bytes[start, end)`, for the other methods; never 0. */
+  /** The hash of the name `bytes[start, end)`, for the other methods: 1 to 2^30 - 1. */
   hash(bytes: Uint8Array, start: number, end: number): number {
     return this.#hasher.hash(bytes, start, end) || 1;
   }

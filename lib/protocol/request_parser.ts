@@ -51,13 +51,6 @@ export const PROBLEMS = {
   badDependencyByte: 9,
 } as const;
 
-/** For each first byte, the positions in `COMMAND_TABLE` of the commands that start with it. */
-const COMMANDS_BY_FIRST_BYTE: readonly (readonly number[])[] = (() => {
-  const table: number[][] = Array.from({ length: 256 }, () => []);
-  for (const [i, command] of COMMAND_TABLE.entries()) table[command.name.charCodeAt(0)]!.push(i);
-  return table;
-})();
-
 /** Each command as its bytes on the wire, with the `|` after it. */
 const COMMAND_BYTES: readonly Uint8Array[] = COMMAND_TABLE.map((command) =>
   new TextEncoder().encode(`${command.name}|`)
@@ -176,9 +169,9 @@ export class Request implements RequestNames {
 /** The position in `COMMAND_TABLE` of the command (with its `|`) at `start`, or -1. */
 function matchCommand(bytes: Uint8Array, start: number): number {
   // A line always ends in \n, which no command contains: comparing never runs past the line.
-  for (const command of COMMANDS_BY_FIRST_BYTE[bytes[start]!]!) {
+  for (let command = 0; command < COMMAND_BYTES.length; command++) {
     const expected = COMMAND_BYTES[command]!;
-    let i = 1;
+    let i = 0;
     while (i < expected.length && bytes[start + i] === expected[i]) i++;
     if (i === expected.length) return command;
   }

@@ -49,7 +49,8 @@ export interface ReadRequestBatchesOptions {
 }
 
 /**
- * Reads `source` until it ends and yields one batch per read (possibly without lines, so the
+ * Reads `source` until it ends and yields one batch per read (the same object each time, valid
+ * until the consumer asks for the next; possibly without lines, so the
  * consumer always knows when a read has been dealt with). The consumer pulls: while it is busy
  * with a batch (writing replies to a client that reads slowly, say), nothing more is read, so a
  * client cannot make the server buffer without bound.
@@ -92,6 +93,8 @@ export async function* readRequestBatches(
   let kept = 0;
   /** Whether an unfinished line outgrew the limit and is being dropped until its `\n`. */
   let discarding = false;
+  // One batch object per connection, updated for each read: nothing is allocated per batch.
+  const batch = { bytes: buffer, start: 0, end: 0, overlongLineEnded: false };
   while (true) {
     const byteCount = await source.read(kept === 0 ? buffer : buffer.subarray(kept));
     if (byteCount === null) return;
@@ -108,7 +111,11 @@ export async function* readRequestBatches(
     }
     const last = buffer.lastIndexOf(NEWLINE, end - 1);
     const linesEnd = last < start ? start : last + 1;
-    yield { bytes: buffer, start, end: linesEnd, overlongLineEnded };
+    batch.bytes = buffer;
+    batch.start = start;
+    batch.end = linesEnd;
+    batch.overlongLineEnded = overlongLineEnded;
+    yield batch;
     kept = end - linesEnd;
     if (kept > maxLineBytes) {
       discarding = true;

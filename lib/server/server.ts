@@ -234,6 +234,7 @@ export class Server {
       });
       const replies = new ReplyBuffer();
       const request = this.#request;
+      const slice: Slice = { requests: 0, repliesFrom: 0, countsBefore: [] };
       for await (const batch of batches) {
         if (batch.end > batch.start || batch.overlongLineEnded) {
           // Each request is atomic on its own, so a long batch (one read can hold thousands of
@@ -241,7 +242,7 @@ export class Server {
           // BATCH_SLICE_MS (the clock is read every 4 requests), letting other connections in
           // between: one client cannot hold the server. Before the replies leave, everything they
           // may have observed is made durable.
-          let slice = this.#startSlice(replies);
+          this.#startSlice(slice, replies);
           let sliceStarted = session.lastActive; // when these lines were read
           if (batch.overlongLineEnded) replies.push(this.#refuseOverlongLine(slice));
           const bytes = batch.bytes;
@@ -252,7 +253,7 @@ export class Server {
             if ((++slice.requests & 3) === 0 && Date.now() - sliceStarted >= BATCH_SLICE_MS) {
               await this.#confirmDurable(slice, replies);
               await nextTurn();
-              slice = this.#startSlice(replies);
+              this.#startSlice(slice, replies);
               sliceStarted = Date.now();
             }
           }
@@ -312,10 +313,11 @@ export class Server {
     return REPLY_CODES.ERROR;
   }
 
-  /** Starts a slice of a batch at the end of `replies`, noting the counters to undo on failure. */
-  #startSlice(replies: ReplyBuffer): Slice {
-    const counts = this.#index.whenDurable === undefined ? [] : this.stats.countRequests();
-    return { requests: 0, repliesFrom: replies.length, countsBefore: counts };
+  /** Starts `slice` at the end of `replies`, noting the counters to undo on failure. */
+  #startSlice(slice: Slice, replies: ReplyBuffer): void {
+    slice.requests = 0;
+    slice.repliesFrom = replies.length;
+    if (this.#index.whenDurable !== undefined) slice.countsBefore = this.stats.countRequests();
   }
 
   /**
@@ -348,7 +350,10 @@ export class Server {
   }
 }
 
-/** A stretch of a batch answered without yielding, whose replies wait on one commit. */
+/**
+ * A stretch of a batch answered without yielding, whose replies wait on one commit. One object
+ * per connection serves slice after slice.
+ */
 interface Slice {
   /** How many requests it has answered so far. */
   requests: number;

@@ -77,7 +77,7 @@ Deno.test("the reference HalfSipHash reproduces the published HalfSipHash-2-4 ve
   }
 });
 
-Deno.test("NameHasher computes HalfSipHash-1-3 of any byte range, as the reference does", () => {
+Deno.test("NameHasher computes HalfSipHash-1-3 of any byte range (its top 30 bits), as the reference does", () => {
   const random = createRandom(11);
   const rounds = { compression: 1, finalization: 3 };
   for (let trial = 0; trial < 2000; trial++) {
@@ -87,7 +87,7 @@ Deno.test("NameHasher computes HalfSipHash-1-3 of any byte range, as the referen
     const start = randomInt(random, 20);
     const end = start + randomInt(random, 260);
     const expected = referenceHalfSipHash(key, buffer.subarray(start, end), rounds);
-    assert.equal(hasher.hash(buffer, start, end) >>> 0, expected, `${start}..${end}`);
+    assert.equal(hasher.hash(buffer, start, end), expected >>> 2, `${start}..${end}`);
   }
 });
 
