@@ -71,6 +71,8 @@ export class PackageIndex implements IndexOperations {
   #walk = new Int32Array(64);
   /** Scratch bytes of a name given as a string, for looking it up. */
   #nameBytes = new Uint8Array(1024);
+  /** Counts the changes to the index; see {@linkcode PackageIndex.version}. */
+  #version = 0;
 
   /**
    * Builds an index from stored entries in any order, as loading from disk needs, checking that
@@ -135,6 +137,67 @@ export class PackageIndex implements IndexOperations {
     return this.#edgesEnd - this.#edgesGarbage;
   }
 
+  /**
+   * A number that changes whenever the index may have changed: with every successful index (a
+   * re-index with the same list included) and every removal of an indexed package, and never
+   * otherwise. A walk over the graph that spans several turns of the event loop compares it to
+   * know that it saw one state.
+   */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** One more than the highest slot in use: every indexed package's slot is below it. */
+  get slotCount(): number {
+    return this.#table.slotCount;
+  }
+
+  /**
+   * The slot of the package called `name`, or -1 when it is not indexed. Slots, like the other
+   * slot-level reads below, are for read-only walks over the graph; a slot means nothing after
+   * the index changes.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PackageIndex } from "./package_index.ts";
+   *
+   * const index = PackageIndex.fromEntries([["gmp", []], ["isl", ["gmp"]]]);
+   * const isl = index.slotOf("isl");
+   * assert.equal(index.degreeOf(isl), 1);
+   * assert.equal(index.nameOf(index.dependencyAt(isl, 0)), "gmp");
+   * assert.equal(index.dependentCountOf(index.slotOf("gmp")), 1);
+   * ```
+   */
+  slotOf(name: string): number {
+    return this.#slotOfName(name, { create: false });
+  }
+
+  /** Whether `slot` holds an indexed package. */
+  isIndexed(slot: number): boolean {
+    return this.#table.isUsed(slot);
+  }
+
+  /** The name of the package in `slot`, which must hold one. */
+  nameOf(slot: number): string {
+    return this.#table.nameOf(slot);
+  }
+
+  /** How many dependencies the package in `slot` has. */
+  degreeOf(slot: number): number {
+    return this.#degree[slot]!;
+  }
+
+  /** The slot of dependency `i` (from 0 to `degreeOf(slot) - 1`) of the package in `slot`. */
+  dependencyAt(slot: number, i: number): number {
+    return this.#edges[this.#firstEdge[slot]! + i]!;
+  }
+
+  /** How many indexed packages depend on the package in `slot`. */
+  dependentCountOf(slot: number): number {
+    return this.#dependentCounts[slot]!;
+  }
+
   /** Whether the request's package is indexed. */
   hasRequest(request: RequestNames): boolean {
     const { bytes, nameStart, nameEnd } = request;
@@ -165,6 +228,7 @@ export class PackageIndex implements IndexOperations {
       return false;
     }
     this.#setDependencies(slot, this.#dependencySlots, count);
+    this.#version++;
     return true;
   }
 
@@ -181,12 +245,13 @@ export class PackageIndex implements IndexOperations {
     if (this.#dependentCounts[slot] !== 0) return false;
     this.#setDependencies(slot, this.#dependencySlots, 0);
     table.remove(hash, slot);
+    this.#version++;
     return true;
   }
 
   /** Whether `name` is indexed. */
   has(name: string): boolean {
-    return this.#slotOfName(name, { create: false }) !== -1;
+    return this.slotOf(name) !== -1;
   }
 
   /** Indexes `name` with exactly `dependencies`; see {@linkcode PackageIndex.indexRequest}. */
@@ -201,13 +266,13 @@ export class PackageIndex implements IndexOperations {
 
   /** The dependencies of `name` as last indexed, or `undefined` when it is not indexed. */
   dependenciesOf(name: string): string[] | undefined {
-    const slot = this.#slotOfName(name, { create: false });
+    const slot = this.slotOf(name);
     return slot === -1 ? undefined : this.#dependencyNames(slot);
   }
 
   /** How many indexed packages depend on `name` (0 when it is not indexed). */
   dependentCount(name: string): number {
-    const slot = this.#slotOfName(name, { create: false });
+    const slot = this.slotOf(name);
     return slot === -1 ? 0 : this.#dependentCounts[slot]!;
   }
 

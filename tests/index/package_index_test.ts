@@ -271,3 +271,41 @@ Deno.test("PackageIndex makes the same decisions as the plain rules through 200,
   }
   assertConsistent(index);
 });
+
+Deno.test("PackageIndex.version changes with every change and only then", () => {
+  const index = new PackageIndex();
+  const versions = [index.version];
+  const step = (changed: boolean, operation: () => boolean) => {
+    operation();
+    const version = index.version;
+    assert.equal(version !== versions.at(-1), changed);
+    versions.push(version);
+  };
+  step(true, () => index.index("gmp", []));
+  step(true, () => index.index("isl", ["gmp"]));
+  step(false, () => index.index("cloog", ["missing"]));
+  step(false, () => index.index("gmp", ["isl"])); // would close a cycle
+  step(false, () => index.remove("gmp")); // isl depends on it
+  step(false, () => index.has("gmp"));
+  step(true, () => index.index("isl", ["gmp"])); // the same list again: still a change applied
+  step(true, () => index.remove("isl"));
+  step(false, () => index.remove("isl")); // not indexed: nothing to change
+});
+
+Deno.test("PackageIndex reads the graph by slot for walks", () => {
+  const index = PackageIndex.fromEntries([["gmp", []], ["isl", ["gmp"]], ["cloog", [
+    "gmp",
+    "isl",
+  ]]]);
+  const cloog = index.slotOf("cloog");
+  const dependencies = Array.from(
+    { length: index.degreeOf(cloog) },
+    (_, i) => index.nameOf(index.dependencyAt(cloog, i)),
+  );
+  assert.deepEqual(dependencies.sort(), ["gmp", "isl"]);
+  assert.equal(index.dependentCountOf(index.slotOf("gmp")), 2);
+  assert.equal(index.slotOf("ppl"), -1);
+  index.remove("cloog");
+  assert.equal(index.isIndexed(cloog), false);
+  assert.ok(index.slotCount >= 3);
+});
