@@ -1,20 +1,30 @@
 /**
  * `pkgindex serve`: runs the server until SIGINT or SIGTERM, with an optional data file and an
- * optional HTTP listener for metrics and health.
+ * optional HTTP listener for metrics, health and the inspection API.
  *
  * @module
  */
 
 import { PackageIndex } from "../index/package_index.ts";
+import { inspectionAccess } from "../ops/bearer_token.ts";
 import { renderMetrics } from "../ops/metrics.ts";
-import { serveMetrics } from "../ops/http_server.ts";
+import { serveHttp } from "../ops/http_server.ts";
+import { createInspectionApi } from "../ops/inspection_api.ts";
 import { serve, SERVE_DEFAULTS, type Server } from "../server/server.ts";
 import { openDurableIndex, type OpenedDataFile } from "../storage/durable_index.ts";
 import { SYNC_MODES, type SyncMode } from "../storage/sqlite_store.ts";
 import { errorMessage } from "../util/errors.ts";
-import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "../util/log.ts";
+import {
+  createLogger,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type Logger,
+  type LogLevel,
+} from "../util/log.ts";
 import { VERSION } from "../util/version.ts";
-import { choiceFlag, integerFlag, secondsFlag, textFlag } from "./flags.ts";
+import { choiceFlag, integerFlag, secondsFlag, textFlag, UsageError } from "./flags.ts";
+import { HTTP_TOKEN_FLAG } from "./http_flags.ts";
 import type { Subcommand } from "./subcommand.ts";
 
 /** Everything `pkgindex serve` needs, after defaults and validation. */
@@ -35,8 +45,18 @@ export interface ServeConfig {
   dataPath?: string;
   /** How hard each commit pushes data to disk (with `dataPath`). */
   sync: SyncMode;
-  /** The HTTP port of `/metrics` and `/healthz`, on the same host; `undefined` for none. */
-  metricsPort: number | undefined;
+  /** The address of the HTTP listener. */
+  httpHost: string;
+  /** The port of the HTTP listener (`/metrics`, `/healthz`, `/v1/`); `undefined` for none. */
+  httpPort: number | undefined;
+  /** The bearer token `/v1/` requires, from `PKGINDEX_HTTP_TOKEN`; `undefined` for none. */
+  httpToken: string | undefined;
+  /** Milliseconds an INDEX may take in the index before it goes into the slow log. */
+  slowlogThreshold: number;
+  /** How log lines are written. */
+  logFormat: LogFormat;
+  /** Warnings about the command line, logged once the logger exists (deprecated flags). */
+  warnings: string[];
 }
 
 /** The flags of `pkgindex serve`; each can also be set by its `PKGINDEX_*` variable. */
@@ -103,15 +123,49 @@ export const SERVE_FLAGS = {
     default: "normal",
     choices: SYNC_MODES,
   }),
+  "http-port": integerFlag({
+    valueName: "PORT",
+    help: "serve GET /metrics (Prometheus), GET /healthz and the inspection API /v1/ over HTTP " +
+      "on this port, 0 for any free one",
+    env: "PKGINDEX_HTTP_PORT",
+    default: undefined,
+    defaultText: "off",
+    min: 0,
+    max: 65535,
+  }),
+  "http-host": textFlag({
+    valueName: "HOST",
+    help: "address of the HTTP listener; on one that is not loopback, /v1/ requires " +
+      "PKGINDEX_HTTP_TOKEN",
+    env: "PKGINDEX_HTTP_HOST",
+    default: "127.0.0.1",
+    expected: "a host name or address",
+  }),
+  "http-token": HTTP_TOKEN_FLAG,
   "metrics-port": integerFlag({
     valueName: "PORT",
-    help: "serve GET /metrics (Prometheus) and GET /healthz over HTTP on this port of the same " +
-      "host",
+    help: "deprecated spelling of --http-port",
     env: "PKGINDEX_METRICS_PORT",
     default: undefined,
     defaultText: "off",
     min: 0,
     max: 65535,
+  }),
+  "slowlog-threshold": integerFlag({
+    valueName: "MS",
+    help: "put INDEX requests that take this many milliseconds or more in the slow log " +
+      "(GET /v1/slowlog)",
+    env: "PKGINDEX_SLOWLOG_THRESHOLD",
+    default: SERVE_DEFAULTS.slowlogThreshold,
+    min: 0,
+    max: 3_600_000,
+  }),
+  "log-format": choiceFlag({
+    valueName: "FORMAT",
+    help: "text, or json for one JSON object per line",
+    env: "PKGINDEX_LOG_FORMAT",
+    default: "text",
+    choices: LOG_FORMATS,
   }),
 } as const;
 
@@ -142,7 +196,7 @@ Flags take precedence over environment variables.`,
   flags: SERVE_FLAGS,
   notes: `SIGINT or SIGTERM stops the server gracefully. Exit codes: 0 after a clean
 stop, 1 on a runtime failure, 2 on a usage error.`,
-  configure: (values) => ({
+  configure: (values, { sourceOf }) => ({
     hostname: values.host,
     port: values.port,
     maxLineBytes: values["max-line-bytes"],
@@ -151,16 +205,48 @@ stop, 1 on a runtime failure, 2 on a usage error.`,
     logLevel: values["log-level"],
     ...(values.data === undefined ? {} : { dataPath: values.data }),
     sync: values.sync,
-    metricsPort: values["metrics-port"],
+    ...httpPortOf(values["http-port"], values["metrics-port"], sourceOf),
+    httpHost: values["http-host"],
+    httpToken: values["http-token"],
+    slowlogThreshold: values["slowlog-threshold"],
+    logFormat: values["log-format"],
   }),
   run: runServer,
 };
 
+/**
+ * The HTTP port from `--http-port` or its deprecated spelling `--metrics-port` (not both), with
+ * the warning the deprecated one earns.
+ */
+function httpPortOf(
+  httpPort: number | undefined,
+  metricsPort: number | undefined,
+  sourceOf: (flag: "http-port" | "metrics-port") => string | undefined,
+): { httpPort: number | undefined; warnings: string[] } {
+  if (metricsPort === undefined) return { httpPort, warnings: [] };
+  const deprecated = sourceOf("metrics-port")!;
+  if (httpPort !== undefined) {
+    throw new UsageError(
+      `Cannot use ${sourceOf("http-port")} '${httpPort}' and ${deprecated} '${metricsPort}' ` +
+        `together: ${deprecated} is the deprecated spelling of ${sourceOf("http-port")}`,
+    );
+  }
+  const replacement = deprecated.startsWith("--") ? "--http-port" : "PKGINDEX_HTTP_PORT";
+  return {
+    httpPort: metricsPort,
+    warnings: [
+      `${deprecated} is deprecated; use ${replacement}. The HTTP listener binds --http-host ` +
+      "(default 127.0.0.1), not --host.",
+    ],
+  };
+}
+
 async function runServer(config: ServeConfig): Promise<number> {
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  for (const warning of config.warnings) logger.warn(warning);
   let dataFile: OpenedDataFile | undefined;
   let server: Server | undefined;
-  let metrics: Deno.HttpServer<Deno.NetAddr> | undefined;
+  let http: Deno.HttpServer<Deno.NetAddr> | undefined;
   let stopping = false;
   try {
     if (config.dataPath !== undefined) {
@@ -173,18 +259,27 @@ async function runServer(config: ServeConfig): Promise<number> {
       maxLineBytes: config.maxLineBytes,
       maxConnections: config.maxConnections,
       idleTimeout: config.idleTimeout,
+      slowlogThreshold: config.slowlogThreshold,
       logger,
       index: dataFile?.durable ?? index,
     });
     const stats = server.stats;
     const commits = dataFile?.durable.commitStats;
-    if (config.metricsPort !== undefined) {
-      metrics = serveMetrics({
-        hostname: config.hostname,
-        port: config.metricsPort,
+    if (config.httpPort !== undefined) {
+      http = serveHttp({
+        hostname: config.httpHost,
+        port: config.httpPort,
         render: () =>
           renderMetrics({ stats, index, ...(commits === undefined ? {} : { commits }) }),
         healthy: () => !stopping,
+        inspection: createInspectionApi({
+          index,
+          server,
+          maxLineBytes: config.maxLineBytes,
+          ...(commits === undefined ? {} : { commits }),
+        }),
+        ...(config.httpToken === undefined ? {} : { token: config.httpToken }),
+        logger,
       });
     }
   } catch (error) {
@@ -201,15 +296,23 @@ async function runServer(config: ServeConfig): Promise<number> {
         ? "memory only)"
         : `data=${config.dataPath} sync=${config.sync})`),
   );
-  if (metrics !== undefined) {
-    logger.info(`Serving /metrics and /healthz on ${metrics.addr.hostname}:${metrics.addr.port}`);
+  if (http !== undefined) {
+    const { hostname, port } = http.addr;
+    logger.info(`Serving /metrics, /healthz and /v1/ over HTTP on ${hostname}:${port}`);
+    if (inspectionAccess(hostname, config.httpToken) === "closed") {
+      logger.warn(
+        `The HTTP listener on ${hostname}:${port} is not on a loopback address and ` +
+          "PKGINDEX_HTTP_TOKEN is not set: /v1/ answers 401 to every request (/metrics and " +
+          "/healthz stay open).",
+      );
+    }
   }
   const signal = await waitForSignal(["SIGINT", "SIGTERM"]);
   logger.info(`Received ${signal}; shutting down`);
   // /healthz answers 503 from here on, while the connections drain.
   stopping = true;
   await server.shutdown();
-  await metrics?.shutdown();
+  await http?.shutdown();
   if (dataFile !== undefined) {
     dataFile.durable.flush();
     dataFile.store.close();

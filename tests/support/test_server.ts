@@ -144,8 +144,8 @@ export function durableServerCommand(directory: string, path: string): string[] 
 export interface ServerProcess {
   /** The protocol port (it was started with `--port 0`). */
   port: number;
-  /** The HTTP port of `/metrics` and `/healthz`, when started with `--metrics-port`. */
-  metricsPort: number | undefined;
+  /** The port of the HTTP listener, when started with `--http-port` (or `--metrics-port`). */
+  httpPort: number | undefined;
   /** The child process. */
   child: Deno.ChildProcess;
   /** Sends SIGTERM, then does what {@linkcode ServerProcess.finish} does. */
@@ -157,7 +157,8 @@ export interface ServerProcess {
 /**
  * Starts `command` (a program and its arguments: `[Deno.execPath(), "run", ...START_FLAGS, MAIN]`
  * or a compiled binary) with `--host 127.0.0.1 --port 0` added, and resolves once it logs that
- * it listens (and, when `command` includes `--metrics-port`, where its metrics are served).
+ * it listens (and, when `command` includes `--http-port` or `--metrics-port`, where its HTTP
+ * listener is).
  */
 export async function startServerProcess(command: string[]): Promise<ServerProcess> {
   const [program, ...args] = command;
@@ -169,10 +170,10 @@ export async function startServerProcess(command: string[]): Promise<ServerProce
   }).spawn();
   const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   const listening = /listening on 127\.0\.0\.1:(\d+)/;
-  const metrics = /\/healthz on 127\.0\.0\.1:(\d+)/;
-  const wantsMetrics = command.includes("--metrics-port");
+  const http = /over HTTP on [^\s]+:(\d+)/;
+  const wantsHttp = command.includes("--http-port") || command.includes("--metrics-port");
   let log = "";
-  while (!listening.test(log) || (wantsMetrics && !metrics.test(log))) {
+  while (!listening.test(log) || (wantsHttp && !http.test(log))) {
     const { value, done } = await stderr.read();
     if (done) {
       const status = await child.status;
@@ -189,7 +190,7 @@ export async function startServerProcess(command: string[]): Promise<ServerProce
   };
   return {
     port: Number(listening.exec(log)![1]),
-    metricsPort: wantsMetrics ? Number(metrics.exec(log)![1]) : undefined,
+    httpPort: wantsHttp ? Number(http.exec(log)![1]) : undefined,
     child,
     finish,
     stop() {
