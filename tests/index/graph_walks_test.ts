@@ -34,10 +34,14 @@ function churnedGraph(): PackageIndex {
 
 /** The packages from which `name` can be reached along dependencies, not counting itself. */
 function transitiveDependents(index: PackageIndex, name: string): Set<string> {
-  const entries = new Map(index.entries());
-  const reaches = (from: string): boolean =>
-    entries.get(from)!.some((dependency) => dependency === name || reaches(dependency));
-  return new Set([...entries.keys()].filter((other) => other !== name && reaches(other)));
+  const found = new Set<string>();
+  // Entries come dependencies first, so each package's dependencies are decided before it.
+  for (const [other, dependencies] of index.entries()) {
+    if (dependencies.some((dependency) => dependency === name || found.has(dependency))) {
+      found.add(other);
+    }
+  }
+  return found;
 }
 
 /** Everything `name` depends on, directly or not. */
@@ -151,9 +155,17 @@ Deno.test("cycleClosedBy answers the shortest cycle an INDEX would close, or non
 Deno.test("listNames pages through every name exactly once, in byte order, for any prefix", async () => {
   const index = churnedGraph();
   const all = [...index.entries()].map(([name]) => name).sort();
-  for (const prefix of ["", "lib", "@scope/", "py@3.1", "again-1", "none-like-this"]) {
+  const cases: [string, number[]][] = [
+    ["", [7, 1000]],
+    ["lib", [7, 1000]],
+    ["@scope/", [7]],
+    ["py@3.1", [1, 1000]],
+    ["again-1", [1, 7]],
+    ["none-like-this", [1]],
+  ];
+  for (const [prefix, limits] of cases) {
     const expected = all.filter((name) => name.startsWith(prefix));
-    for (const limit of [1, 7, 1000]) {
+    for (const limit of limits) {
       const seen: string[] = [];
       let after = "";
       for (let page = 0;; page++) {
