@@ -183,7 +183,7 @@ Deno.test("main prints usage naming every flag and subcommand for --help", async
   for (const [name, flag] of Object.entries(SERVE_FLAGS)) {
     assert.match(help.stdout, new RegExp(flag.environmentOnly ? `${flag.env} ` : `--${name} `));
   }
-  for (const subcommand of ["send", "stress", "bench"]) {
+  for (const subcommand of ["send", "explain", "stress", "bench"]) {
     assert.match(help.stdout, new RegExp(`pkgindex ${subcommand} `));
   }
 });
