@@ -202,6 +202,7 @@ export function* blockersOf(
   for (let i = order.length - 1; i >= 0 && count < total; i--) {
     const slot = order[i]!;
     if (reaches[slot] === 1 && slot !== target) blockers[count++] = slot;
+    if (i % STEPS_PER_YIELD === 0) yield;
   }
   return yield* namesOfSlots(index, blockers, limit);
 }
@@ -320,7 +321,7 @@ export function* cycleClosedBy(
     for (let i = 0; i < degree; i++) {
       const next = index.dependencyAt(current, i);
       if (next === slot) {
-        return yield* namesOfSlots(index, pathBack(previous, slot, current), limit);
+        return yield* namesOfSlots(index, yield* pathBack(previous, slot, current), limit);
       }
       if (previous[next] !== -1) continue;
       previous[next] = current;
@@ -335,13 +336,25 @@ export function* cycleClosedBy(
   return undefined;
 }
 
-/** The cycle through `slot` whose last step before returning to it is `last`, as slots. */
-function pathBack(previous: Int32Array, slot: number, last: number): number[] {
-  const path = [slot];
-  for (let at = last; at !== slot; at = previous[at]!) path.push(at);
-  path.push(slot);
-  // Built from the end: the package, its last step, ..., its first dependency, the package.
-  return path.reverse();
+/**
+ * The cycle through `slot` whose last step before returning to it is `last`, as slots: `slot`,
+ * its first dependency, ..., `last`, `slot`. Found by following `previous` back from `last`,
+ * once to count the steps and once to fill the path from its end.
+ */
+function* pathBack(previous: Int32Array, slot: number, last: number): WalkSteps<Int32Array> {
+  let length = 2;
+  for (let at = last; at !== slot; at = previous[at]!) {
+    if (++length % STEPS_PER_YIELD === 0) yield;
+  }
+  const path = new Int32Array(length);
+  path[0] = slot;
+  path[length - 1] = slot;
+  let i = length - 2;
+  for (let at = last; at !== slot; at = previous[at]!) {
+    path[i--] = at;
+    if (i % STEPS_PER_YIELD === 0) yield;
+  }
+  return path;
 }
 
 /** Which names {@linkcode listNames} returns. */
