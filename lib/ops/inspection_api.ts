@@ -124,6 +124,20 @@ export function createInspectionApi(options: InspectionOptions): InspectionHandl
     if (answer === undefined) throw new HttpError(404, `The package '${name}' is not indexed.`);
     return answer;
   };
+  /** An endpoint answering `{"name", [key]: [...], "total", "truncated"}` from a walk. */
+  const orderedList = (
+    key: string,
+    what: string,
+    steps: (index: PackageIndex, name: string, limit: number) => WalkSteps<NameList | undefined>,
+  ): Endpoint => ({
+    methods: ["GET"],
+    parameters: ["limit"],
+    answer: async ({ name, parameters }) => {
+      const limit = limitOf(parameters);
+      const list = await walk(`${what} '${name}'`, (index) => steps(index, name, limit), name);
+      return { name, [key]: list.names, total: list.total, truncated: list.truncated };
+    },
+  });
   const endpoints: Record<string, Endpoint> = {
     info: {
       methods: ["GET"],
@@ -225,32 +239,8 @@ export function createInspectionApi(options: InspectionOptions): InspectionHandl
         );
       },
     },
-    blockers: {
-      methods: ["GET"],
-      parameters: ["limit"],
-      answer: async ({ name, parameters }) => {
-        const limit = limitOf(parameters);
-        const blockers = await walk(
-          `the blockers of '${name}'`,
-          (index) => blockersOf(index, name, limit),
-          name,
-        );
-        return namedList(name, "blockers", blockers);
-      },
-    },
-    installOrder: {
-      methods: ["GET"],
-      parameters: ["limit"],
-      answer: async ({ name, parameters }) => {
-        const limit = limitOf(parameters);
-        const order = await walk(
-          `the install order of '${name}'`,
-          (index) => installOrderOf(index, name, limit),
-          name,
-        );
-        return namedList(name, "order", order);
-      },
-    },
+    blockers: orderedList("blockers", "the blockers of", blockersOf),
+    installOrder: orderedList("order", "the install order of", installOrderOf),
   };
 
   return async (request, target) => {
@@ -388,9 +378,4 @@ function oneLine(body: Uint8Array): Uint8Array {
   line.set(body);
   line[body.length] = 0x0a;
   return line;
-}
-
-/** `{"name": name, [key]: names, "total": ..., "truncated": ...}`. */
-function namedList(name: string, key: string, list: NameList): Record<string, unknown> {
-  return { name, [key]: list.names, total: list.total, truncated: list.truncated };
 }
