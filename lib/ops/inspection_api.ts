@@ -219,9 +219,8 @@ export function createInspectionApi(options: InspectionOptions): InspectionHandl
       answer: async ({ parameters }) => {
         const prefix = parameters.get("prefix") ?? "";
         const after = parameters.get("after") ?? "";
-        for (const [key, value] of [["prefix", prefix], ["after", after]] as const) {
-          if (value !== "" && !isValidName(value)) throw badName(value, `the ${key}`);
-        }
+        if (prefix !== "" && !isValidName(prefix)) throw badName(prefix, "the prefix");
+        if (after !== "" && !isValidName(after)) throw badName(after, "the cursor after");
         const query = { prefix, after, limit: limitOf(parameters) };
         const page = await runner.run((index) => listNames(index, query), "the package names");
         return { ...page, truncated: page.next !== null };

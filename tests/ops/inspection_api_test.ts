@@ -215,7 +215,7 @@ Deno.test("every list endpoint refuses a bad limit or an unknown or repeated par
       ["/v1/slowlog?limit=1&limit=2", "The parameter 'limit' is given twice."],
       [
         "/v1/packages?after=a%20b",
-        "Cannot use 'a b' as the after: expected 1 to 255 characters of A-Z a-z 0-9 . _ + @ / : ~ -.",
+        "Cannot use 'a b' as the cursor after: expected 1 to 255 characters of A-Z a-z 0-9 . _ + @ / : ~ -.",
       ],
     ];
     for (const [path, error] of cases) {
