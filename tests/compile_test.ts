@@ -1,5 +1,6 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { SERVE_ENV_VARIABLES } from "../lib/cli/serve.ts";
+import { environmentVariables } from "../lib/cli/flags.ts";
+import { SERVE_FLAGS } from "../lib/cli/serve.ts";
 import { VERSION } from "../lib/util/version.ts";
 import { startServerProcess } from "./support/test_server.ts";
 
@@ -19,7 +20,7 @@ Deno.test("deno task compile bakes in network access and exactly the PKGINDEX_* 
     "--allow-net",
     "--allow-read",
     "--allow-write",
-    `--allow-env=${SERVE_ENV_VARIABLES.join(",")}`,
+    `--allow-env=${environmentVariables(SERVE_FLAGS).join(",")}`,
   ]);
 });
 

@@ -13,6 +13,7 @@ import { openDurableIndex, type OpenedDataFile } from "../storage/durable_index.
 import { SYNC_MODES, type SyncMode } from "../storage/sqlite_store.ts";
 import { errorMessage } from "../util/errors.ts";
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "../util/log.ts";
+import { plural } from "../util/plural.ts";
 import { VERSION } from "../util/version.ts";
 import { choiceFlag, integerFlag, secondsFlag, textFlag } from "./flags.ts";
 import type { Subcommand } from "./subcommand.ts";
@@ -114,11 +115,6 @@ export const SERVE_FLAGS = {
     max: 65535,
   }),
 } as const;
-
-/** The `PKGINDEX_*` variables `serve` reads, one per flag: the binary is granted exactly these. */
-export const SERVE_ENV_VARIABLES: readonly string[] = Object.values(SERVE_FLAGS).flatMap((flag) =>
-  flag.env === undefined ? [] : [flag.env]
-);
 
 /**
  * `pkgindex serve`, the default subcommand.
@@ -228,8 +224,8 @@ function loadDataFile(path: string, sync: SyncMode, logger: Logger): OpenedDataF
   (globalThis as { gc?: () => void }).gc?.();
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   logger.info(
-    `Loaded ${dataFile.index.size} packages and ${dataFile.index.edgeCount} dependency edges ` +
-      `from ${path} in ${seconds} s`,
+    `Loaded ${plural(dataFile.index.size, "package")} and ` +
+      `${plural(dataFile.index.edgeCount, "dependency edge")} from ${path} in ${seconds} s`,
   );
   return dataFile;
 }

@@ -162,7 +162,7 @@ Deno.test("durable server loses no acknowledged change when killed with SIGKILL"
   for (const [round, killAfterMs] of [[1, 150], [2, 400], [3, 800]] as const) {
     await withTempDir(async (dir) => {
       const path = `${dir}/index.db`;
-      const server = await startServerProcess(durableServerCommand(dir, path));
+      const server = await startServerProcess(durableServerCommand(path));
       const workloads: Workload[] = await Promise.all(
         Array.from({ length: 8 }, async () => ({
           client: await TestClient.connect(server.port),
@@ -182,7 +182,7 @@ Deno.test("durable server loses no acknowledged change when killed with SIGKILL"
       const acknowledged = workloads.reduce((sum, w) => sum + w.indexed.size, 0);
       assert.ok(acknowledged > 0, "some changes were acknowledged before the kill");
 
-      const restarted = await startServerProcess(durableServerCommand(dir, path));
+      const restarted = await startServerProcess(durableServerCommand(path));
       try {
         for (const [i, workload] of workloads.entries()) {
           for (let p = 0; p < 40; p++) {
@@ -258,7 +258,9 @@ Deno.test("server refuses to start on a foreign, corrupt, inconsistent or unreac
 });
 
 Deno.test("server explains the missing permission when it may not touch the data file", async () => {
-  const result = await runMain(["--port", "0", "--data", "/tmp/pkgindex-no-permission.db"]);
+  const result = await runMain(["--port", "0", "--data", "/tmp/pkgindex-no-permission.db"], {
+    permissions: ["--allow-net", "--allow-env"],
+  });
   assert.equal(result.code, 1);
   assert.match(
     result.stderr,
@@ -269,7 +271,7 @@ Deno.test("server explains the missing permission when it may not touch the data
 Deno.test("server refuses a data file that another server is using", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/index.db`;
-    const first = await startServerProcess(durableServerCommand(dir, path));
+    const first = await startServerProcess(durableServerCommand(path));
     try {
       assert.equal(await exchange(first.port, "INDEX|a|\n"), "OK\n");
       const second = await runMain(["--port", "0", "--data", path], {
