@@ -12,7 +12,9 @@ import { serve, SERVE_DEFAULTS, type Server } from "../server/server.ts";
 import { openDurableIndex, type OpenedDataFile } from "../storage/durable_index.ts";
 import { SYNC_MODES, type SyncMode } from "../storage/sqlite_store.ts";
 import { errorMessage } from "../util/errors.ts";
+import { closeQuietly } from "../util/io.ts";
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "../util/log.ts";
+import { formatHostPort, listenTcp } from "../util/net.ts";
 import { plural } from "../util/plural.ts";
 import { VERSION } from "../util/version.ts";
 import { choiceFlag, integerFlag, secondsFlag, textFlag } from "./flags.ts";
@@ -154,18 +156,21 @@ stop, 1 on a runtime failure, 2 on a usage error.`,
 
 async function runServer(config: ServeConfig): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
+  let listener: Deno.TcpListener | undefined;
   let dataFile: OpenedDataFile | undefined;
   let server: Server | undefined;
   let metrics: Deno.HttpServer<Deno.NetAddr> | undefined;
   let stopping = false;
   try {
+    // The port first: a taken port fails before the data file is touched, and clients that
+    // connect while a large file loads wait in the listener's backlog.
+    listener = listenTcp(config.hostname, config.port);
     if (config.dataPath !== undefined) {
       dataFile = loadDataFile(config.dataPath, config.sync, logger);
     }
     const index = dataFile?.index ?? new PackageIndex();
     server = serve({
-      hostname: config.hostname,
-      port: config.port,
+      listener,
       maxLineBytes: config.maxLineBytes,
       maxConnections: config.maxConnections,
       idleTimeout: config.idleTimeout,
@@ -185,12 +190,13 @@ async function runServer(config: ServeConfig): Promise<number> {
     }
   } catch (error) {
     logger.error(errorMessage(error));
+    if (server === undefined && listener !== undefined) closeQuietly(listener);
     await server?.shutdown();
     dataFile?.store.close();
     return 1;
   }
   logger.info(
-    `pkgindex ${VERSION} listening on ${server.addr.hostname}:${server.addr.port} ` +
+    `pkgindex ${VERSION} listening on ${formatHostPort(server.addr.hostname, server.addr.port)} ` +
       `(max-line-bytes=${config.maxLineBytes} max-connections=${config.maxConnections} ` +
       `idle-timeout=${config.idleTimeout}s ` +
       (config.dataPath === undefined
@@ -198,7 +204,11 @@ async function runServer(config: ServeConfig): Promise<number> {
         : `data=${config.dataPath} sync=${config.sync})`),
   );
   if (metrics !== undefined) {
-    logger.info(`Serving /metrics and /healthz on ${metrics.addr.hostname}:${metrics.addr.port}`);
+    logger.info(
+      `Serving /metrics and /healthz on ${
+        formatHostPort(metrics.addr.hostname, metrics.addr.port)
+      }`,
+    );
   }
   const signal = await waitForSignal(["SIGINT", "SIGTERM"]);
   logger.info(`Received ${signal}; shutting down`);

@@ -14,6 +14,7 @@ import { StatusLine } from "../tools/status_line.ts";
 import { type PhaseStatus, runStress } from "../tools/stress.ts";
 import { errorMessage } from "../util/errors.ts";
 import { writeText } from "../util/io.ts";
+import { formatHostPort } from "../util/net.ts";
 import { PACKAGE_FLAGS, packageSourceOf, TARGET_FLAGS } from "./client_flags.ts";
 import { integerFlag, secondsFlag, switchFlag } from "./flags.ts";
 import type { Subcommand } from "./subcommand.ts";
@@ -117,7 +118,9 @@ async function runStressCommand(config: StressConfig): Promise<number> {
     return 1;
   }
   printError(
-    `Stressing ${config.hostname}:${config.port} with ${packages.length} packages from ${
+    `Stressing ${
+      formatHostPort(config.hostname, config.port)
+    } with ${packages.length} packages from ${
       describePackageSource(config.source)
     }, ${config.concurrency} clients, seed ${config.seed}, unluckiness ${config.unluckiness}%\n`,
   );

@@ -9,6 +9,7 @@ import { type Reply, REPLY_CODES } from "../protocol/replies.ts";
 import { OTHER_REPLY, ReplyReader } from "../protocol/reply_reader.ts";
 import { errorMessage } from "../util/errors.ts";
 import { closeQuietly, writeAll } from "../util/io.ts";
+import { formatHostPort } from "../util/net.ts";
 import { createRandom, type Random, randomInt, shuffle } from "./random.ts";
 import type { PackageSpec } from "./synthetic_packages.ts";
 
@@ -276,9 +277,9 @@ async function runClient(context: ClientContext): Promise<void> {
   } catch (error) {
     abort(
       run,
-      `Client ${context.client} cannot connect to ${options.hostname}:${options.port}: ${
-        errorMessage(error)
-      }`,
+      `Client ${context.client} cannot connect to ${
+        formatHostPort(options.hostname, options.port)
+      }: ${errorMessage(error)}`,
     );
     return;
   }

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { UsageError } from "../../lib/cli/flags.ts";
 import { SERVE, type ServeConfig } from "../../lib/cli/serve.ts";
 import { type EnvReader, parseCommandLine } from "../../lib/cli/subcommand.ts";
+import { SqliteStore } from "../../lib/storage/sqlite_store.ts";
+import { MAIN, runMain, START_FLAGS } from "../support/test_server.ts";
 
 const noEnv = () => undefined;
 
@@ -88,4 +90,65 @@ Deno.test("parseServeArgs rejects a metrics port that is not a port number", () 
       "Cannot parse PKGINDEX_METRICS_PORT '70000': expected an integer from 0 to 65535",
     ),
   );
+});
+
+async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "pkgindex_serve_" });
+  try {
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("serve fails on a taken port before it creates or touches the data file", async () => {
+  await withTempDir(async (dir) => {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const args = ["--host", "127.0.0.1", "--port", `${taken.addr.port}`, "--data"];
+      const missing = await runMain([...args, `${dir}/new.db`]);
+      assert.equal(missing.code, 1);
+      assert.match(
+        missing.stderr,
+        new RegExp(`ERROR Cannot listen on 127.0.0.1:${taken.addr.port}: `),
+      );
+      assert.doesNotMatch(missing.stderr, /Loaded/);
+      assert.deepEqual([...Deno.readDirSync(dir)], [], "no data file was created");
+
+      const existing = `${dir}/existing.db`;
+      const store = SqliteStore.open(existing);
+      store.prepareForWrites("normal");
+      store.commit([{ kind: "index", name: "gmp", dependencies: [] }]);
+      store.close();
+      const before = Deno.statSync(existing);
+      assert.equal((await runMain([...args, existing])).code, 1);
+      assert.deepEqual(
+        Deno.statSync(existing).mtime,
+        before.mtime,
+        "the data file was not written",
+      );
+      assert.deepEqual([...Deno.readDirSync(dir)].map((entry) => entry.name), ["existing.db"]);
+    } finally {
+      taken.close();
+    }
+  });
+});
+
+Deno.test("serve logs an IPv6 address in brackets", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...START_FLAGS, MAIN, "--host", "::1", "--port", "0"],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  while (!log.includes("\n")) {
+    const { value, done } = await stderr.read();
+    if (done) break;
+    log += value;
+  }
+  child.kill("SIGTERM");
+  await stderr.cancel();
+  await child.status;
+  assert.match(log, /INFO pkgindex \S+ listening on \[::1\]:\d+ \(/);
 });
