@@ -17,8 +17,16 @@ import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "../util/lo
 import { formatHostPort, listenTcp } from "../util/net.ts";
 import { plural } from "../util/plural.ts";
 import { VERSION } from "../util/version.ts";
-import { choiceFlag, integerFlag, secondsFlag, textFlag } from "./flags.ts";
-import type { Subcommand } from "./subcommand.ts";
+import {
+  choiceFlag,
+  type FlagValues,
+  integerFlag,
+  secondsFlag,
+  switchFlag,
+  textFlag,
+  UsageError,
+} from "./flags.ts";
+import type { CommandLineContext, Subcommand } from "./subcommand.ts";
 
 /** Everything `pkgindex serve` needs, after defaults and validation. */
 export interface ServeConfig {
@@ -34,15 +42,26 @@ export interface ServeConfig {
   idleTimeout: number;
   /** The least severe log level written. */
   logLevel: LogLevel;
-  /** The SQLite file that keeps the index across restarts; memory only when absent. */
-  dataPath?: string;
-  /** How hard each commit pushes data to disk (with `dataPath`). */
-  sync: SyncMode;
+  /** The data file that keeps the index across restarts; memory only when absent. */
+  data?: DataFileConfig;
   /** The HTTP port of `/metrics` and `/healthz`, on the same host; `undefined` for none. */
   metricsPort: number | undefined;
 }
 
-/** The flags of `pkgindex serve`; each can also be set by its `PKGINDEX_*` variable. */
+/** The data file of `pkgindex serve --data` and how it is used. */
+export interface DataFileConfig {
+  /** The SQLite file's path. */
+  path: string;
+  /** How hard each commit pushes data to disk. */
+  sync: SyncMode;
+  /** Whether to start empty in place of a file that looks emptied instead of refusing it. */
+  allowEmpty: boolean;
+}
+
+/**
+ * The flags of `pkgindex serve`; each can also be set by its `PKGINDEX_*` variable except
+ * `--allow-empty-data`, a one-off decision that must not stay behind in an environment.
+ */
 export const SERVE_FLAGS = {
   host: textFlag({
     valueName: "HOST",
@@ -106,6 +125,10 @@ export const SERVE_FLAGS = {
     default: "normal",
     choices: SYNC_MODES,
   }),
+  "allow-empty-data": switchFlag({
+    help: "with --data: start with an empty index even though the file exists but is empty, " +
+      "or an empty file has a write-ahead log beside it (which is then discarded)",
+  }),
   "metrics-port": integerFlag({
     valueName: "PORT",
     help: "serve GET /metrics (Prometheus) and GET /healthz over HTTP on this port of the same " +
@@ -140,19 +163,35 @@ Flags take precedence over environment variables.`,
   flags: SERVE_FLAGS,
   notes: `SIGINT or SIGTERM stops the server gracefully. Exit codes: 0 after a clean
 stop, 1 on a runtime failure, 2 on a usage error.`,
-  configure: (values) => ({
+  configure: configureServe,
+  run: runServer,
+};
+
+function configureServe(
+  values: FlagValues<typeof SERVE_FLAGS>,
+  { sourceOf }: CommandLineContext<typeof SERVE_FLAGS>,
+): ServeConfig {
+  if (values.data === undefined) {
+    for (const flag of ["sync", "allow-empty-data"] as const) {
+      const source = sourceOf(flag);
+      if (source !== undefined) {
+        throw new UsageError(`Cannot use ${source} without --data: it applies only to a data file`);
+      }
+    }
+  }
+  return {
     hostname: values.host,
     port: values.port,
     maxLineBytes: values["max-line-bytes"],
     maxConnections: values["max-connections"],
     idleTimeout: values["idle-timeout"],
     logLevel: values["log-level"],
-    ...(values.data === undefined ? {} : { dataPath: values.data }),
-    sync: values.sync,
+    ...(values.data === undefined ? {} : {
+      data: { path: values.data, sync: values.sync, allowEmpty: values["allow-empty-data"] },
+    }),
     metricsPort: values["metrics-port"],
-  }),
-  run: runServer,
-};
+  };
+}
 
 async function runServer(config: ServeConfig): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
@@ -165,8 +204,8 @@ async function runServer(config: ServeConfig): Promise<number> {
     // The port first: a taken port fails before the data file is touched, and clients that
     // connect while a large file loads wait in the listener's backlog.
     listener = listenTcp(config.hostname, config.port);
-    if (config.dataPath !== undefined) {
-      dataFile = loadDataFile(config.dataPath, config.sync, logger);
+    if (config.data !== undefined) {
+      dataFile = loadDataFile(config.data, logger);
     }
     const index = dataFile?.index ?? new PackageIndex();
     server = serve({
@@ -199,9 +238,9 @@ async function runServer(config: ServeConfig): Promise<number> {
     `pkgindex ${VERSION} listening on ${formatHostPort(server.addr.hostname, server.addr.port)} ` +
       `(max-line-bytes=${config.maxLineBytes} max-connections=${config.maxConnections} ` +
       `idle-timeout=${config.idleTimeout}s ` +
-      (config.dataPath === undefined
+      (config.data === undefined
         ? "memory only)"
-        : `data=${config.dataPath} sync=${config.sync})`),
+        : `data=${config.data.path} sync=${config.data.sync})`),
   );
   if (metrics !== undefined) {
     logger.info(
@@ -219,15 +258,16 @@ async function runServer(config: ServeConfig): Promise<number> {
   if (dataFile !== undefined) {
     dataFile.durable.flush();
     dataFile.store.close();
-    logger.info(`Closed data file ${config.dataPath}`);
+    logger.info(`Closed data file ${config.data?.path}`);
   }
   logger.info(`Stopped. ${server.stats.summary()}`);
   return 0;
 }
 
-function loadDataFile(path: string, sync: SyncMode, logger: Logger): OpenedDataFile {
+function loadDataFile(data: DataFileConfig, logger: Logger): OpenedDataFile {
+  const { path, sync, allowEmpty } = data;
   const started = performance.now();
-  const dataFile = openDurableIndex(path, { sync, logger });
+  const dataFile = openDurableIndex(path, { sync, logger, allowEmpty });
   // Loading leaves garbage about twice the size of the index; V8 would keep that memory committed
   // until allocation pressure triggers a full collection, which an idle server never creates. The
   // start and compile tasks pass --expose-gc for this one call.

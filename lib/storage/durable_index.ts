@@ -211,6 +211,8 @@ export interface OpenDurableIndexOptions {
   sync: SyncMode;
   /** Where commit failures are reported. */
   logger: Logger;
+  /** Whether to start empty in place of a file that looks emptied; see {@linkcode SqliteStore.open}. */
+  allowEmpty?: boolean;
 }
 
 /** A data file opened and loaded: the index to serve and the store to close at shutdown. */
@@ -230,7 +232,7 @@ export interface OpenedDataFile {
  * is not stored, or a cycle); the file is left untouched in those cases.
  */
 export function openDurableIndex(path: string, options: OpenDurableIndexOptions): OpenedDataFile {
-  const store = SqliteStore.open(path);
+  const store = SqliteStore.open(path, { allowEmpty: options.allowEmpty ?? false });
   let index: PackageIndex;
   try {
     index = PackageIndex.fromEntries(store.entries());

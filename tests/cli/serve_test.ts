@@ -22,9 +22,36 @@ Deno.test("parseServeArgs applies the documented defaults", () => {
     maxConnections: 10000,
     idleTimeout: 300,
     logLevel: "info",
-    sync: "normal",
     metricsPort: undefined,
   });
+});
+
+Deno.test("parseServeArgs groups the data file's settings, defaulting to normal sync", () => {
+  assert.deepEqual(parseServeArgs(["--data", "index.db"], noEnv).data, {
+    path: "index.db",
+    sync: "normal",
+    allowEmpty: false,
+  });
+  const env = (name: string) => ({ PKGINDEX_DATA: "/data/x.db", PKGINDEX_SYNC: "full" })[name];
+  assert.deepEqual(parseServeArgs(["--allow-empty-data"], env).data, {
+    path: "/data/x.db",
+    sync: "full",
+    allowEmpty: true,
+  });
+});
+
+Deno.test("parseServeArgs refuses a setting of the data file without --data", () => {
+  const cases: [string[], EnvReader, string][] = [
+    [["--sync", "full"], noEnv, "--sync"],
+    [["--allow-empty-data"], noEnv, "--allow-empty-data"],
+    [[], (name) => name === "PKGINDEX_SYNC" ? "normal" : undefined, "PKGINDEX_SYNC"],
+  ];
+  for (const [args, env, source] of cases) {
+    assert.throws(
+      () => parseServeArgs(args, env),
+      new UsageError(`Cannot use ${source} without --data: it applies only to a data file`),
+    );
+  }
 });
 
 Deno.test("parseServeArgs prefers flags to PKGINDEX_* variables to defaults", () => {

@@ -278,7 +278,10 @@ Deno.test("server refuses a data file that another server is using", async () =>
         permissions: ["--allow-net", "--allow-env", `--allow-read=${dir}`, `--allow-write=${dir}`],
       });
       assert.equal(second.code, 1);
-      assert.match(second.stderr, /data file '.*index\.db': database is locked/i);
+      assert.match(
+        second.stderr,
+        /ERROR Data file '.*index\.db' is in use by another process, such as another pkgindex server \(database is locked\)\n$/,
+      );
       assert.equal(await exchange(first.port, "QUERY|a|\n"), "OK\n", "the first one is unharmed");
     } finally {
       assert.equal((await first.stop()).code, 0);
@@ -359,5 +362,53 @@ Deno.test("server refuses a data file with ids or dependency lists pkgindex neve
       assert.equal(result.code, 1, sql);
       assert.match(result.stderr, message);
     }
+  });
+});
+
+Deno.test("server refuses an existing empty data file unless started with --allow-empty-data", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/index.db`;
+    await Deno.writeFile(path, new Uint8Array());
+    const refused = await runMain(["--port", "0", "--data", path]);
+    assert.equal(refused.code, 1);
+    assert.equal(
+      refused.stderr.replace(/^\S+ /, ""),
+      `ERROR Data file '${path}' is empty (0 bytes), so the index it held is lost; restore it, ` +
+        "remove it to start a new one, or pass --allow-empty-data to start with an empty index\n",
+    );
+    assert.equal((await Deno.stat(path)).size, 0, "the file was left alone");
+
+    const server = await startServerProcess([...durableServerCommand(path), "--allow-empty-data"]);
+    assert.equal(await exchange(server.port, "INDEX|gmp|\n"), "OK\n");
+    assert.equal((await server.stop()).code, 0);
+    const restarted = await startServerProcess(durableServerCommand(path));
+    assert.equal(await exchange(restarted.port, "QUERY|gmp|\n"), "OK\n", "no flag needed any more");
+    assert.equal((await restarted.stop()).code, 0);
+  });
+});
+
+Deno.test("server refuses an empty data file beside a write-ahead log, and keeps the log", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/index.db`;
+    // A log holding committed packages, beside a data file that was then cut to zero bytes.
+    const store = SqliteStore.open(path);
+    store.prepareForWrites("normal");
+    store.commit([{ kind: "index", name: "gmp", dependencies: [] }]);
+    const log = await Deno.readFile(`${path}-wal`);
+    store.close();
+    await Deno.writeFile(path, new Uint8Array());
+    await Deno.writeFile(`${path}-wal`, log);
+
+    const refused = await runMain(["--port", "0", "--data", path]);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `ERROR Data file '${path}' is empty but its write-ahead log '${path}-wal' holds ` +
+          `${log.length} bytes, which starting would discard; restore the data file, or pass ` +
+          "--allow-empty-data to start with an empty index and discard the log\n$",
+      ),
+    );
+    assert.deepEqual(await Deno.readFile(`${path}-wal`), log, "the log is still there");
   });
 });

@@ -101,3 +101,22 @@ Deno.test("SqliteStore names the path when it cannot create the file", () => {
     /^DataFileError: Cannot open data file '\/nonexistent-directory\/index\.db': /,
   );
 });
+
+Deno.test("SqliteStore refuses a missing data file beside a write-ahead log, and starts anew when allowed", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/index.db`;
+    await Deno.writeTextFile(`${path}-wal`, "a log whose data file was deleted");
+    assert.throws(
+      () => SqliteStore.open(path),
+      (error: unknown) =>
+        error instanceof DataFileError &&
+        error.message.startsWith(
+          `Data file '${path}' is missing but its write-ahead log '${path}-wal' holds 33 bytes`,
+        ),
+    );
+    assert.equal(await Deno.readTextFile(`${path}-wal`), "a log whose data file was deleted");
+    const store = SqliteStore.open(path, { allowEmpty: true });
+    assert.deepEqual([...store.entries()], []);
+    store.close();
+  });
+});
