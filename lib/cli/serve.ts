@@ -8,12 +8,15 @@
 import { PackageIndex } from "../index/package_index.ts";
 import { renderMetrics } from "../ops/metrics.ts";
 import { serveMetrics } from "../ops/http_server.ts";
-import { serve, SERVE_DEFAULTS, type Server } from "../server/server.ts";
-import { openDurableIndex, type OpenedDataFile } from "../storage/durable_index.ts";
+import { serve, SERVE_DEFAULTS } from "../server/server.ts";
+import {
+  openDurableIndex,
+  type OpenDurableIndexOptions,
+  type OpenedDataFile,
+} from "../storage/durable_index.ts";
 import { SYNC_MODES, type SyncMode } from "../storage/sqlite_store.ts";
 import { errorMessage } from "../util/errors.ts";
-import { closeQuietly } from "../util/io.ts";
-import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "../util/log.ts";
+import { createLogger, LOG_LEVELS, type LogLevel } from "../util/log.ts";
 import { formatHostPort, listenTcp } from "../util/net.ts";
 import { plural } from "../util/plural.ts";
 import { VERSION } from "../util/version.ts";
@@ -26,6 +29,7 @@ import {
   textFlag,
   UsageError,
 } from "./flags.ts";
+import { ServeLifecycle } from "./serve_lifecycle.ts";
 import type { CommandLineContext, Subcommand } from "./subcommand.ts";
 
 /** Everything `pkgindex serve` needs, after defaults and validation. */
@@ -161,8 +165,18 @@ export const SERVE: Subcommand<typeof SERVE_FLAGS, ServeConfig> = {
 <COMMAND>|<package>|<dependencies>, answered with OK, FAIL or ERROR.
 Flags take precedence over environment variables.`,
   flags: SERVE_FLAGS,
-  notes: `SIGINT or SIGTERM stops the server gracefully. Exit codes: 0 after a clean
-stop, 1 on a runtime failure, 2 on a usage error.`,
+  notes: `SIGINT or SIGTERM stops the server gracefully: it answers the requests already
+read, then closes the data file. A second SIGINT or SIGTERM during that drain
+closes the remaining connections without their replies, then closes the data
+file all the same.
+
+Exit codes:
+  0        stopped cleanly
+  1        cannot start; cannot go on (memory and the data file came to disagree:
+           restart to reload the file); or cannot checkpoint or close the data
+           file at shutdown (nothing acknowledged is lost: the log keeps it)
+  2        usage error
+  130, 143 a second SIGINT (130) or SIGTERM (143) cut the drain short`,
   configure: configureServe,
   run: runServer,
 };
@@ -195,45 +209,38 @@ function configureServe(
 
 async function runServer(config: ServeConfig): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
-  let listener: Deno.TcpListener | undefined;
+  const lifecycle = new ServeLifecycle(logger);
+  let listener: Deno.TcpListener;
   let dataFile: OpenedDataFile | undefined;
-  let server: Server | undefined;
-  let metrics: Deno.HttpServer<Deno.NetAddr> | undefined;
-  let stopping = false;
   try {
     // The port first: a taken port fails before the data file is touched, and clients that
     // connect while a large file loads wait in the listener's backlog.
     listener = listenTcp(config.hostname, config.port);
-    if (config.data !== undefined) {
-      dataFile = loadDataFile(config.data, logger);
-    }
-    const index = dataFile?.index ?? new PackageIndex();
-    server = serve({
-      listener,
-      maxLineBytes: config.maxLineBytes,
-      maxConnections: config.maxConnections,
-      idleTimeout: config.idleTimeout,
-      logger,
-      index: dataFile?.durable ?? index,
-    });
-    const stats = server.stats;
-    const commits = dataFile?.durable.commitStats;
-    if (config.metricsPort !== undefined) {
-      metrics = serveMetrics({
-        hostname: config.hostname,
-        port: config.metricsPort,
-        render: () =>
-          renderMetrics({ stats, index, ...(commits === undefined ? {} : { commits }) }),
-        healthy: () => !stopping,
-      });
-    }
   } catch (error) {
     logger.error(errorMessage(error));
-    if (server === undefined && listener !== undefined) closeQuietly(listener);
-    await server?.shutdown();
-    dataFile?.store.close();
     return 1;
   }
+  if (config.data !== undefined) {
+    try {
+      dataFile = loadDataFile(config.data, {
+        logger,
+        onDiverged: (error) => lifecycle.fail(error.message),
+      });
+    } catch (error) {
+      logger.error(errorMessage(error));
+      listener.close();
+      return 1;
+    }
+  }
+  const index = dataFile?.index ?? new PackageIndex();
+  const server = serve({
+    listener,
+    maxLineBytes: config.maxLineBytes,
+    maxConnections: config.maxConnections,
+    idleTimeout: config.idleTimeout,
+    logger,
+    index: dataFile?.durable ?? index,
+  });
   logger.info(
     `pkgindex ${VERSION} listening on ${formatHostPort(server.addr.hostname, server.addr.port)} ` +
       `(max-line-bytes=${config.maxLineBytes} max-connections=${config.maxConnections} ` +
@@ -242,53 +249,48 @@ async function runServer(config: ServeConfig): Promise<number> {
         ? "memory only)"
         : `data=${config.data.path} sync=${config.data.sync})`),
   );
-  if (metrics !== undefined) {
-    logger.info(
-      `Serving /metrics and /healthz on ${
-        formatHostPort(metrics.addr.hostname, metrics.addr.port)
-      }`,
-    );
+  let metrics: Deno.HttpServer<Deno.NetAddr> | undefined;
+  if (config.metricsPort !== undefined) {
+    const commits = dataFile?.durable.commitStats;
+    try {
+      metrics = serveMetrics({
+        hostname: config.hostname,
+        port: config.metricsPort,
+        render: () =>
+          renderMetrics({
+            stats: server.stats,
+            index,
+            ...(commits === undefined ? {} : { commits }),
+          }),
+        healthy: () => !lifecycle.stopping,
+      });
+      logger.info(
+        `Serving /metrics and /healthz on ${
+          formatHostPort(metrics.addr.hostname, metrics.addr.port)
+        }`,
+      );
+    } catch (error) {
+      lifecycle.fail(errorMessage(error));
+    }
   }
-  const signal = await waitForSignal(["SIGINT", "SIGTERM"]);
-  logger.info(`Received ${signal}; shutting down`);
-  // /healthz answers 503 from here on, while the connections drain.
-  stopping = true;
-  await server.shutdown();
-  await metrics?.shutdown();
-  if (dataFile !== undefined) {
-    dataFile.durable.flush();
-    dataFile.store.close();
-    logger.info(`Closed data file ${config.data?.path}`);
-  }
-  logger.info(`Stopped. ${server.stats.summary()}`);
-  return 0;
+  return await lifecycle.serveUntilStopped({ server, metrics, dataFile });
 }
 
-function loadDataFile(data: DataFileConfig, logger: Logger): OpenedDataFile {
+function loadDataFile(
+  data: DataFileConfig,
+  options: Pick<OpenDurableIndexOptions, "logger" | "onDiverged">,
+): OpenedDataFile {
   const { path, sync, allowEmpty } = data;
   const started = performance.now();
-  const dataFile = openDurableIndex(path, { sync, logger, allowEmpty });
+  const dataFile = openDurableIndex(path, { sync, allowEmpty, ...options });
   // Loading leaves garbage about twice the size of the index; V8 would keep that memory committed
   // until allocation pressure triggers a full collection, which an idle server never creates. The
   // start and compile tasks pass --expose-gc for this one call.
   (globalThis as { gc?: () => void }).gc?.();
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
-  logger.info(
+  options.logger.info(
     `Loaded ${plural(dataFile.index.size, "package")} and ` +
       `${plural(dataFile.index.edgeCount, "dependency edge")} from ${path} in ${seconds} s`,
   );
   return dataFile;
-}
-
-function waitForSignal(signals: Deno.Signal[]): Promise<Deno.Signal> {
-  return new Promise((resolve) => {
-    const handlers = signals.map((signal) => {
-      const handler = () => {
-        for (const [i, other] of signals.entries()) Deno.removeSignalListener(other, handlers[i]!);
-        resolve(signal);
-      };
-      Deno.addSignalListener(signal, handler);
-      return handler;
-    });
-  });
 }

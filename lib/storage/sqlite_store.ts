@@ -290,10 +290,36 @@ export class SqliteStore {
     }).join(",");
   }
 
-  /** Folds the write-ahead log back into the database file and closes it. */
+  /**
+   * Folds the write-ahead log back into the database file (a checkpoint) and closes it. The file
+   * is closed even when the checkpoint fails (on a full disk, say), and that failure is then
+   * thrown as a {@linkcode DataFileError}; nothing committed is lost, as the log keeps it for the
+   * next open.
+   */
   close(): void {
-    if (this.#statements !== undefined) this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    this.#db.close();
+    let checkpointError: unknown;
+    if (this.#statements !== undefined) {
+      try {
+        this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      } catch (error) {
+        checkpointError = error;
+      }
+    }
+    try {
+      this.#db.close();
+    } catch (error) {
+      throw new DataFileError(`Cannot close data file '${this.path}': ${errorMessage(error)}`, {
+        cause: error,
+      });
+    }
+    if (checkpointError !== undefined) {
+      throw new DataFileError(
+        `Closed data file '${this.path}' without folding its write-ahead log back in: ` +
+          `${errorMessage(checkpointError)}; every committed change stays in '${this.path}-wal' ` +
+          "for the next start",
+        { cause: checkpointError },
+      );
+    }
   }
 }
 

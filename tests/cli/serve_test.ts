@@ -179,3 +179,24 @@ Deno.test("serve logs an IPv6 address in brackets", async () => {
   await child.status;
   assert.match(log, /INFO pkgindex \S+ listening on \[::1\]:\d+ \(/);
 });
+
+Deno.test("serve exits 1 when its metrics port is taken, closing the data file it opened", async () => {
+  await withTempDir(async (dir) => {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const path = `${dir}/index.db`;
+      const args = ["--host", "127.0.0.1", "--port", "0", "--data", path];
+      const result = await runMain([...args, "--metrics-port", `${taken.addr.port}`]);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        new RegExp(
+          `ERROR Cannot listen on 127\\.0\\.0\\.1:${taken.addr.port} for metrics: .+; stopping\\n` +
+            `.* INFO Closed data file ${path}\\n.* INFO Stopped\\. `,
+        ),
+      );
+    } finally {
+      taken.close();
+    }
+  });
+});

@@ -18,6 +18,11 @@ export function recordingLogger(): Logger & { lines: string[] } {
   return { lines, ...createLogger({ level: "debug", write: (line) => lines.push(line) }) };
 }
 
+/** For a callback that a test must never see called, such as `onDiverged`: throws `error`. */
+export function failTest(error: Error): never {
+  throw error;
+}
+
 /** Starts a server on an ephemeral port of 127.0.0.1, runs `body`, and always shuts it down. */
 export async function withServer(
   options: ServeOptions,
