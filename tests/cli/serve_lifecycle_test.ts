@@ -13,25 +13,7 @@ import {
   startServerProcess,
   TestClient,
 } from "../support/test_server.ts";
-
-async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "pkgindex_lifecycle_" });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** Makes a data file of `count` packages, `p0`, `p1`, …, without dependencies. */
-function writeDataFile(path: string, count: number): void {
-  const store = SqliteStore.open(path);
-  store.prepareForWrites("normal");
-  store.commit(
-    Array.from({ length: count }, (_, i) => ({ kind: "index", name: `p${i}`, dependencies: [] })),
-  );
-  store.close();
-}
+import { withTempDir, writeDataFile } from "../support/data_files.ts";
 
 /**
  * Runs `command` with every file it writes limited to 64 KiB (`ulimit -f 128` counts blocks of 512
@@ -46,7 +28,7 @@ Deno.test("serve on a full disk logs commit failures once, stops on SIGTERM with
   await withTempDir(async (dir) => {
     const path = `${dir}/index.db`;
     // Larger than the file size limit: the checkpoint at shutdown writes past it and fails.
-    writeDataFile(path, 10_000);
+    writeDataFile(path, Array.from({ length: 10_000 }, (_, i) => `p${i}`));
     const server = await startServerProcess(onFullDisk(durableServerCommand(path)));
     const client = await TestClient.connect(server.port);
     const replies = new Map<string, string>();

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { UsageError } from "../../lib/cli/flags.ts";
 import { SERVE, type ServeConfig } from "../../lib/cli/serve.ts";
 import { type EnvReader, parseCommandLine } from "../../lib/cli/subcommand.ts";
-import { SqliteStore } from "../../lib/storage/sqlite_store.ts";
 import { MAIN, runMain, START_FLAGS } from "../support/test_server.ts";
+import { withTempDir, writeDataFile } from "../support/data_files.ts";
 
 const noEnv = () => undefined;
 
@@ -119,15 +119,6 @@ Deno.test("parseServeArgs rejects a metrics port that is not a port number", () 
   );
 });
 
-async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "pkgindex_serve_" });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 Deno.test("serve fails on a taken port before it creates or touches the data file", async () => {
   await withTempDir(async (dir) => {
     const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -143,10 +134,7 @@ Deno.test("serve fails on a taken port before it creates or touches the data fil
       assert.deepEqual([...Deno.readDirSync(dir)], [], "no data file was created");
 
       const existing = `${dir}/existing.db`;
-      const store = SqliteStore.open(existing);
-      store.prepareForWrites("normal");
-      store.commit([{ kind: "index", name: "gmp", dependencies: [] }]);
-      store.close();
+      writeDataFile(existing, ["gmp"]);
       const before = Deno.statSync(existing);
       assert.equal((await runMain([...args, existing])).code, 1);
       assert.deepEqual(

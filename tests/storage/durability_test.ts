@@ -19,15 +19,7 @@ import {
   TestClient,
   withServer,
 } from "../support/test_server.ts";
-
-async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "pkgindex_durability_" });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "../support/data_files.ts";
 
 /** Serves the data file at `path` in-process for the length of `body`, then closes it cleanly. */
 async function withDurableServer(path: string, body: (port: number) => Promise<void>) {

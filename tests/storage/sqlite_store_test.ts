@@ -1,15 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { DataFileError, SqliteStore } from "../../lib/storage/sqlite_store.ts";
-
-async function withTempDir(body: (dir: string) => Promise<void> | void): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "pkgindex_store_" });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "../support/data_files.ts";
 
 Deno.test("SqliteStore keeps committed packages and dependencies across reopening", async () => {
   await withTempDir((dir) => {
