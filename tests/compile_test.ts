@@ -1,6 +1,5 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { environmentVariables } from "../lib/cli/flags.ts";
-import { SERVE_FLAGS } from "../lib/cli/serve.ts";
+import { SERVE_ENV_VARIABLES } from "../lib/cli/serve.ts";
 import { VERSION } from "../lib/util/version.ts";
 import { startServerProcess } from "./support/test_server.ts";
 
@@ -20,7 +19,7 @@ Deno.test("deno task compile bakes in network access and exactly the PKGINDEX_* 
     "--allow-net",
     "--allow-read",
     "--allow-write",
-    `--allow-env=${environmentVariables(SERVE_FLAGS).join(",")}`,
+    `--allow-env=${SERVE_ENV_VARIABLES.join(",")}`,
   ]);
 });
 

@@ -22,6 +22,7 @@ import { plural } from "../util/plural.ts";
 import { VERSION } from "../util/version.ts";
 import {
   choiceFlag,
+  environmentVariables,
   type FlagValues,
   integerFlag,
   secondsFlag,
@@ -144,6 +145,9 @@ export const SERVE_FLAGS = {
     max: 65535,
   }),
 } as const;
+
+/** The `PKGINDEX_*` variables `serve` reads: the start task and the binary are granted these. */
+export const SERVE_ENV_VARIABLES: readonly string[] = environmentVariables(SERVE_FLAGS);
 
 /**
  * `pkgindex serve`, the default subcommand.
