@@ -145,7 +145,7 @@ export class ServeLifecycle {
       this.#phase = "closing";
       this.#drainCutShort.resolve();
     } else {
-      this.#logger.info(`Received ${signal}; already closing the data file`);
+      this.#logger.info(`Received ${signal}; already stopping`);
     }
   }
 
