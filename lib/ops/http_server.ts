@@ -7,6 +7,7 @@
  */
 
 import { errorMessage } from "../util/errors.ts";
+import { formatHostPort } from "../util/net.ts";
 import { METRICS_CONTENT_TYPE } from "./metrics.ts";
 
 /** Options for {@linkcode serveMetrics}. */
@@ -57,9 +58,12 @@ export function serveMetrics(options: MetricsServerOptions): Deno.HttpServer<Den
       return text(404, "not found\n");
     });
   } catch (error) {
-    throw new Error(`Cannot listen on ${hostname}:${port} for metrics: ${errorMessage(error)}`, {
-      cause: error,
-    });
+    throw new Error(
+      `Cannot listen on ${formatHostPort(hostname, port)} for metrics: ${errorMessage(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

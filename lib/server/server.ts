@@ -12,6 +12,7 @@ import { PackageIndex } from "../index/package_index.ts";
 import { errorMessage } from "../util/errors.ts";
 import { closeQuietly, writeAll } from "../util/io.ts";
 import { createLogger, type Logger } from "../util/log.ts";
+import { formatHostPort, listenTcp } from "../util/net.ts";
 import { ReplyBuffer } from "./reply_buffer.ts";
 import { readRequestBatches } from "./request_reader.ts";
 import { ServerStats } from "./stats.ts";
@@ -22,6 +23,12 @@ export interface ServeOptions {
   hostname?: string;
   /** The TCP port to listen on; 0 picks a free one. Default: `8080`. */
   port?: number;
+  /**
+   * A listener already bound (with {@linkcode listenTcp}), used instead of `hostname` and `port`,
+   * so that the port can be taken before slow startup work while clients wait in its backlog.
+   * The server closes it at shutdown.
+   */
+  listener?: Deno.TcpListener;
   /** The longest request line accepted, in bytes, without its `\n`. Default: `65536`. */
   maxLineBytes?: number;
   /** Connections served at once; more are closed as soon as they are accepted. Default: `10000`. */
@@ -120,13 +127,7 @@ export class Server {
     this.#maxConnections = options.maxConnections ?? SERVE_DEFAULTS.maxConnections;
     this.#idleTimeoutMs = (options.idleTimeout ?? SERVE_DEFAULTS.idleTimeout) * 1000;
     this.#shutdownGraceMs = (options.shutdownGrace ?? SERVE_DEFAULTS.shutdownGrace) * 1000;
-    try {
-      this.#listener = Deno.listen({ hostname, port, transport: "tcp" });
-    } catch (error) {
-      throw new Error(`Cannot listen on ${hostname}:${port}: ${errorMessage(error)}`, {
-        cause: error,
-      });
-    }
+    this.#listener = options.listener ?? listenTcp(hostname, port);
     this.addr = this.#listener.addr;
     if (this.#idleTimeoutMs > 0) {
       const interval = Math.min(1000, Math.max(10, this.#idleTimeoutMs / 4));
@@ -375,5 +376,5 @@ function nextTurn(): Promise<void> {
 }
 
 function formatAddress(addr: Deno.Addr): string {
-  return addr.transport === "tcp" ? `${addr.hostname}:${addr.port}` : addr.transport;
+  return addr.transport === "tcp" ? formatHostPort(addr.hostname, addr.port) : addr.transport;
 }

@@ -35,6 +35,8 @@ const APPLICATION_ID = 0x706b6778;
 const SCHEMA_VERSION = 1;
 /** SQLite's result code for a file that is not a database. */
 const SQLITE_NOTADB = 26;
+/** SQLite's result code for a database that another connection holds locked. */
+const SQLITE_BUSY = 5;
 /** What the dependencies column holds: ids of 1 or more, comma-separated, or nothing. */
 const DEPENDENCY_IDS = /^(?:[1-9]\d*(?:,[1-9]\d*)*)?$/;
 /** Rows fetched per aggregated read while loading. */
@@ -47,6 +49,16 @@ export class DataFileError extends Error {
     super(message, options);
     this.name = "DataFileError";
   }
+}
+
+/** Options for {@linkcode SqliteStore.open}. */
+export interface OpenOptions {
+  /**
+   * Whether to start a new database in place of a file that looks emptied: an existing file of 0
+   * bytes, or an empty or missing one beside a non-empty write-ahead log (which SQLite then
+   * discards). Default: `false`, such a file is refused, since it most likely lost an index.
+   */
+  allowEmpty?: boolean;
 }
 
 /**
@@ -87,10 +99,12 @@ export class SqliteStore {
 
   /**
    * Opens (or creates) the database at `path` and checks that it is a pkgindex database.
-   * Throws {@linkcode DataFileError} when the file cannot be opened, is not a SQLite database,
+   * Throws {@linkcode DataFileError} when the file cannot be opened, looks emptied (see
+   * {@linkcode OpenOptions.allowEmpty}), is held by another process, is not a SQLite database,
    * or is a SQLite database of something else.
    */
-  static open(path: string): SqliteStore {
+  static open(path: string, options: OpenOptions = {}): SqliteStore {
+    if (!(options.allowEmpty ?? false)) refuseEmptied(path);
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(path);
@@ -118,10 +132,13 @@ export class SqliteStore {
     } catch (error) {
       db.close();
       if (error instanceof DataFileError) throw error;
-      const notADatabase = (error as { errcode?: number }).errcode === SQLITE_NOTADB;
+      const code = (error as { errcode?: number }).errcode;
       throw new DataFileError(
-        notADatabase
+        code === SQLITE_NOTADB
           ? `Data file '${path}' is not a pkgindex database: ${errorMessage(error)}`
+          : code === SQLITE_BUSY
+          ? `Data file '${path}' is in use by another process, such as another pkgindex server ` +
+            `(${errorMessage(error)})`
           : `Cannot read data file '${path}': ${errorMessage(error)}`,
         { cause: error },
       );
@@ -273,9 +290,72 @@ export class SqliteStore {
     }).join(",");
   }
 
-  /** Folds the write-ahead log back into the database file and closes it. */
+  /**
+   * Folds the write-ahead log back into the database file (a checkpoint) and closes it. The file
+   * is closed even when the checkpoint fails (on a full disk, say), and that failure is then
+   * thrown as a {@linkcode DataFileError}; nothing committed is lost, as the log keeps it for the
+   * next open.
+   */
   close(): void {
-    if (this.#statements !== undefined) this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    this.#db.close();
+    let checkpointError: unknown;
+    if (this.#statements !== undefined) {
+      try {
+        this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      } catch (error) {
+        checkpointError = error;
+      }
+    }
+    try {
+      this.#db.close();
+    } catch (error) {
+      throw new DataFileError(`Cannot close data file '${this.path}': ${errorMessage(error)}`, {
+        cause: error,
+      });
+    }
+    if (checkpointError !== undefined) {
+      throw new DataFileError(
+        `Closed data file '${this.path}' without folding its write-ahead log back in: ` +
+          `${errorMessage(checkpointError)}; every committed change stays in '${this.path}-wal' ` +
+          "for the next start",
+        { cause: checkpointError },
+      );
+    }
+  }
+}
+
+/**
+ * Throws {@linkcode DataFileError} when `path` looks like a data file that lost its contents: an
+ * existing file of 0 bytes (pkgindex never leaves one), or an empty or missing file beside a
+ * non-empty write-ahead log, which SQLite would delete on opening. Runs before SQLite sees the
+ * file, so the log is still there to recover from.
+ */
+function refuseEmptied(path: string): void {
+  const size = fileSize(path);
+  const logSize = fileSize(`${path}-wal`) ?? 0;
+  const allow = "or pass --allow-empty-data to start with an empty index";
+  if ((size ?? 0) === 0 && logSize > 0) {
+    throw new DataFileError(
+      `Data file '${path}' is ${size === undefined ? "missing" : "empty"} but its write-ahead ` +
+        `log '${path}-wal' holds ${logSize} bytes, which starting would discard; restore the ` +
+        `data file, ${allow} and discard the log`,
+    );
+  }
+  if (size === 0) {
+    throw new DataFileError(
+      `Data file '${path}' is empty (0 bytes), so the index it held is lost; restore it, ` +
+        `remove it to start a new one, ${allow}`,
+    );
+  }
+}
+
+/** The size of the file at `path` in bytes; `undefined` when there is none. */
+function fileSize(path: string): number | undefined {
+  try {
+    return Deno.statSync(path).size;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw new DataFileError(`Cannot open data file '${path}': ${errorMessage(error)}`, {
+      cause: error,
+    });
   }
 }
