@@ -12,6 +12,13 @@
  * against 0.15 µs for the same object). And rows are fetched in aggregated chunks, because
  * node:sqlite spends about 1.3 µs on each row it returns, more than everything else per package.
  *
+ * One server owns a data file: two would each answer from their own memory and overwrite each
+ * other. Ownership is an exclusive lock on a lock file beside it (`FILE.lock`), held from opening
+ * to closing and released by the operating system if the process dies; the database itself uses
+ * SQLite's normal locking, so other processes may read it while the server runs: `sqlite3
+ * FILE .backup`, or a replication tool such as Litestream. A reader's short locks are waited
+ * out (a busy timeout of 5 s) instead of failing a commit.
+ *
  * @module
  */
 
@@ -37,6 +44,11 @@ const SCHEMA_VERSION = 1;
 const SQLITE_NOTADB = 26;
 /** SQLite's result code for a database that another connection holds locked. */
 const SQLITE_BUSY = 5;
+/**
+ * How long a commit waits for another process's lock on the database, in milliseconds: the
+ * 5 seconds Litestream's documentation asks of applications, whose checkpoints lock briefly.
+ */
+const BUSY_TIMEOUT_MS = 5000;
 /** What the dependencies column holds: ids of 1 or more, comma-separated, or nothing. */
 const DEPENDENCY_IDS = /^(?:[1-9]\d*(?:,[1-9]\d*)*)?$/;
 /** Rows fetched per aggregated read while loading. */
@@ -87,13 +99,20 @@ export class SqliteStore {
   /** The file's path, for messages. */
   readonly path: string;
   readonly #db: DatabaseSync;
+  /** The lock file, held exclusively for as long as the store is open. */
+  readonly #lock: Deno.FsFile;
   /** Whether the packages table exists; a new file gets it in prepareForWrites. */
   #hasSchema: boolean;
   #statements: { idOf: StatementSync; upsert: StatementSync; remove: StatementSync } | undefined;
 
-  private constructor(path: string, db: DatabaseSync, hasSchema: boolean) {
+  private constructor(
+    path: string,
+    opened: { db: DatabaseSync; lock: Deno.FsFile; hasSchema: boolean },
+  ) {
+    const { db, lock, hasSchema } = opened;
     this.path = path;
     this.#db = db;
+    this.#lock = lock;
     this.#hasSchema = hasSchema;
   }
 
@@ -113,9 +132,17 @@ export class SqliteStore {
         cause: error,
       });
     }
+    let lock: Deno.FsFile;
     try {
+      lock = lockDataFile(path);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    try {
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       const tableCount = db.prepare("SELECT count(*) AS n FROM sqlite_schema").get()!.n;
-      if (tableCount === 0) return new SqliteStore(path, db, false);
+      if (tableCount === 0) return new SqliteStore(path, { db, lock, hasSchema: false });
       const applicationId = db.prepare("PRAGMA application_id").get()!.application_id;
       if (applicationId !== APPLICATION_ID) {
         throw new DataFileError(
@@ -128,9 +155,10 @@ export class SqliteStore {
           `Data file '${path}' has schema version ${version}; this pkgindex reads version ${SCHEMA_VERSION}`,
         );
       }
-      return new SqliteStore(path, db, true);
+      return new SqliteStore(path, { db, lock, hasSchema: true });
     } catch (error) {
       db.close();
+      lock.close();
       if (error instanceof DataFileError) throw error;
       const code = (error as { errcode?: number }).errcode;
       throw new DataFileError(
@@ -218,15 +246,11 @@ export class SqliteStore {
   }
 
   /**
-   * Creates the schema in a new file, switches to write-ahead logging with the given sync mode
-   * (`normal` survives a killed process, `full` also survives power loss), and takes an
-   * exclusive lock on the file until {@linkcode SqliteStore.close}. Throws if the file cannot be
-   * written or another process holds it.
+   * Creates the schema in a new file and switches to write-ahead logging with the given sync
+   * mode (`normal` survives a killed process, `full` also survives power loss). Throws if the
+   * file cannot be written.
    */
   prepareForWrites(sync: SyncMode): void {
-    // One process owns the file: two servers on one file would each answer from their own memory
-    // and overwrite each other. The lock is taken by the first write below and held until close.
-    this.#db.exec("PRAGMA locking_mode = EXCLUSIVE");
     this.#db.exec("PRAGMA journal_mode = WAL");
     this.#db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
     // Writing the file's identity (again, for an existing file) proves at startup that the file
@@ -311,6 +335,8 @@ export class SqliteStore {
       throw new DataFileError(`Cannot close data file '${this.path}': ${errorMessage(error)}`, {
         cause: error,
       });
+    } finally {
+      this.#lock.close(); // releases the lock
     }
     if (checkpointError !== undefined) {
       throw new DataFileError(
@@ -321,6 +347,34 @@ export class SqliteStore {
       );
     }
   }
+}
+
+/**
+ * Opens the lock file of the data file at `path` (`path.lock`, created if missing) and takes an
+ * exclusive lock on it without waiting. Throws {@linkcode DataFileError} when another process
+ * holds it, or the lock file cannot be opened.
+ */
+function lockDataFile(path: string): Deno.FsFile {
+  const lockPath = `${path}.lock`;
+  let lock: Deno.FsFile;
+  try {
+    lock = Deno.openSync(lockPath, { read: true, write: true, create: true });
+  } catch (error) {
+    throw new DataFileError(
+      `Cannot open data file '${path}': its lock file '${lockPath}' cannot be opened: ${
+        errorMessage(error)
+      }`,
+      { cause: error },
+    );
+  }
+  if (!lock.tryLockSync(true)) {
+    lock.close();
+    throw new DataFileError(
+      `Data file '${path}' is in use by another process, such as another pkgindex server ` +
+        `(it holds the lock on '${lockPath}')`,
+    );
+  }
+  return lock;
 }
 
 /**

@@ -271,7 +271,7 @@ Deno.test("server refuses a data file that another server is using", async () =>
       assert.equal(second.code, 1);
       assert.match(
         second.stderr,
-        /ERROR Data file '.*index\.db' is in use by another process, such as another pkgindex server \(database is locked\)\n$/,
+        /ERROR Data file '.*index\.db' is in use by another process, such as another pkgindex server \(it holds the lock on '.*index\.db\.lock'\)\n$/,
       );
       assert.equal(await exchange(first.port, "QUERY|a|\n"), "OK\n", "the first one is unharmed");
     } finally {
@@ -401,5 +401,40 @@ Deno.test("server refuses an empty data file beside a write-ahead log, and keeps
       ),
     );
     assert.deepEqual(await Deno.readFile(`${path}-wal`), log, "the log is still there");
+  });
+});
+
+Deno.test("another process may read the data file while the server runs, and a commit waits out its lock", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/index.db`;
+    const server = await startServerProcess(durableServerCommand(path));
+    try {
+      assert.equal(await exchange(server.port, "INDEX|gmp|\nINDEX|isl|gmp\n"), "OK\nOK\n");
+      // What a backup (sqlite3 .backup) or a replication tool such as Litestream does.
+      const reader = new DatabaseSync(path);
+      try {
+        const stored = reader.prepare("SELECT name FROM packages ORDER BY name").all();
+        assert.deepEqual(stored.map((row) => row.name), ["gmp", "isl"]);
+        // Litestream takes a short write lock to checkpoint: the server's commit waits for it.
+        reader.exec("BEGIN IMMEDIATE");
+        const client = await TestClient.connect(server.port);
+        try {
+          await client.send("INDEX|cloog|gmp,isl\n");
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          reader.exec("COMMIT");
+          assert.equal(await client.readLine(), "OK\n");
+        } finally {
+          client.close();
+        }
+      } finally {
+        reader.close();
+      }
+    } finally {
+      assert.equal((await server.stop()).code, 0);
+    }
+    const reopened = new DatabaseSync(path);
+    const names = reopened.prepare("SELECT name FROM packages ORDER BY name").all();
+    reopened.close();
+    assert.deepEqual(names.map((row) => row.name), ["cloog", "gmp", "isl"]);
   });
 });
