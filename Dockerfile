@@ -1,12 +1,20 @@
-# pkgindex as a container: a single compiled binary on Ubuntu, run as a non-root user.
+# pkgindex as a container: a single compiled binary, built and run on Ubuntu 26.04 LTS (the
+# current ubuntu:latest), as a non-root user.
 #
 #   docker build -t pkgindex .
 #   docker run -d --name pkgindex -p 8080:8080 -v pkgindex-data:/data pkgindex
 #
-# Both stages are pinned to linux/amd64: the compile task builds for x86_64 Linux.
+# Every stage is pinned to linux/amd64: the compile task builds for x86_64 Linux. No container
+# engine was available where this was written: it was checked by reading, never built.
 
-# Build stage: the official Deno image, pinned to the version the project is developed with.
-FROM --platform=linux/amd64 denoland/deno:2.9.6 AS build
+# The official Deno binary alone (the file /deno), pinned to the version the project is developed
+# with.
+FROM --platform=linux/amd64 denoland/deno:bin-2.9.6 AS deno
+
+# Build stage: Ubuntu with that binary. deno compile downloads its runtime base (denort) over
+# HTTPS, trusting the root certificates bundled in Deno, so no package needs installing.
+FROM --platform=linux/amd64 ubuntu:26.04 AS build
+COPY --from=deno /deno /usr/local/bin/deno
 WORKDIR /src
 COPY deno.json deno.lock main.ts ./
 COPY lib/ lib/
@@ -14,8 +22,8 @@ COPY lib/ lib/
 # --allow-net, --allow-env for the PKGINDEX_* variables, and read/write for the --data file.
 RUN deno task compile
 
-# Runtime stage: the latest Ubuntu LTS with only the binary.
-FROM --platform=linux/amd64 ubuntu:24.04
+# Runtime stage: the same Ubuntu with only the binary.
+FROM --platform=linux/amd64 ubuntu:26.04
 RUN useradd --system --user-group --no-create-home --shell /usr/sbin/nologin pkgindex \
     && mkdir /data \
     && chown pkgindex:pkgindex /data

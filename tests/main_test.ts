@@ -1,12 +1,19 @@
 import assert, { strictEqual } from "node:assert/strict";
-import { SERVE_ENV_VARIABLES, SERVE_FLAGS } from "../lib/cli/serve.ts";
+import { BENCH } from "../lib/cli/bench.ts";
+import { environmentVariables } from "../lib/cli/flags.ts";
+import { SEND } from "../lib/cli/send.ts";
+import { SERVE, SERVE_FLAGS } from "../lib/cli/serve.ts";
+import { STRESS } from "../lib/cli/stress.ts";
+import type { AnySubcommand } from "../lib/cli/subcommand.ts";
 import { send } from "../lib/protocol/client.ts";
 import { createLogger } from "../lib/util/log.ts";
 import { serve } from "../lib/server/server.ts";
 import { VERSION } from "../lib/util/version.ts";
 import { parseExposition } from "./support/exposition.ts";
 import {
+  CONFIG,
   durableServerCommand,
+  exchange,
   MAIN,
   runMain,
   START_FLAGS,
@@ -146,7 +153,7 @@ Deno.test("pkgindex with --data reports its commits on /metrics and /v1/info", a
   try {
     const path = `${dir}/index.db`;
     const pkgindex = await startServerProcess([
-      ...durableServerCommand(dir, path),
+      ...durableServerCommand(path),
       "--http-port",
       "0",
     ]);
@@ -227,15 +234,60 @@ Deno.test("main serves until SIGTERM, then logs a summary and exits 0", async ()
   }
 });
 
-Deno.test("deno.json runs start and compile alike, with exactly the documented variables", async () => {
-  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
-  const documented = [...SERVE_ENV_VARIABLES].sort().join(",");
-  for (const task of ["start", "compile"]) {
-    const granted = /--allow-env=(\S+)/.exec(config.tasks[task])?.[1]?.split(",").sort().join(",");
-    assert.equal(granted, documented, `the ${task} task`);
+/** The words of a deno.json task. */
+function taskWords(task: string): string[] {
+  return DENO_JSON.tasks[task].split(" ");
+}
+
+const DENO_JSON = JSON.parse(await Deno.readTextFile(CONFIG));
+
+Deno.test("deno task start runs with the permissions and V8 flags of the compiled binary", () => {
+  const runtimeFlags = (task: string) =>
+    taskWords(task).filter((word) => /^--(allow-|v8-flags=)/.test(word));
+  assert.deepEqual(runtimeFlags("start"), runtimeFlags("compile"));
+  assert.ok(runtimeFlags("start").includes("--allow-read"), "the data path is a run-time setting");
+});
+
+Deno.test("each deno task that runs main.ts may read exactly the variables its subcommands read", () => {
+  const granted = (task: string) =>
+    taskWords(task).find((word) => word.startsWith("--allow-env="))?.slice(12).split(",").sort();
+  const variables = (...subcommands: AnySubcommand[]) =>
+    [...new Set(subcommands.flatMap((subcommand) => environmentVariables(subcommand.flags)))]
+      .sort();
+  assert.deepEqual(granted("start"), variables(SERVE));
+  assert.deepEqual(granted("send"), variables(SEND));
+  assert.deepEqual(granted("stress"), variables(STRESS));
+  assert.deepEqual(granted("compile"), variables(SERVE, SEND, STRESS, BENCH));
+});
+
+Deno.test("deno task start serves a data file named by --data or by PKGINDEX_DATA", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "pkgindex_task_" });
+  try {
+    const path = `${dir}/index.db`;
+    const task = [Deno.execPath(), "task", "--config", CONFIG, "start"];
+    const first = await startServerProcess([...task, "--data", path]);
+    assert.equal(await exchange(first.port, "INDEX|gmp|\nINDEX|isl|gmp\n"), "OK\nOK\n");
+    assert.equal((await first.stop()).code, 0);
+    const second = await startServerProcess(task, { env: { PKGINDEX_DATA: path } });
+    assert.equal(await exchange(second.port, "QUERY|isl|\n"), "OK\n");
+    const { code, log } = await second.stop();
+    assert.equal(code, 0);
+    assert.match(log, /Loaded 2 packages and 1 dependency edge from /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
-  const v8Flags = (task: string) => /--v8-flags=\S+/.exec(config.tasks[task])?.[0];
-  assert.equal(v8Flags("compile"), v8Flags("start"), "the binary runs with the same V8 flags");
+});
+
+Deno.test("main refuses to run when it may not read a PKGINDEX_* variable, naming it", async () => {
+  const result = await runMain(["--port", "0"], {
+    permissions: ["--allow-net"],
+    env: { PKGINDEX_PORT: "8085" },
+  });
+  assert.equal(result.code, 2);
+  assert.match(
+    result.stderr,
+    /^Cannot read the environment variable PKGINDEX_\w+: permission denied \(run with --allow-env/,
+  );
 });
 
 Deno.test("main keeps serving when nothing reads its log any more", async () => {

@@ -21,6 +21,7 @@ import {
 } from "../tools/package_source.ts";
 import { errorMessage } from "../util/errors.ts";
 import { writeText } from "../util/io.ts";
+import { formatHostPort } from "../util/net.ts";
 import { PACKAGE_FLAGS, packageSourceOf, TARGET_FLAGS } from "./client_flags.ts";
 import { choiceFlag, integerFlag, secondsFlag, switchFlag, UsageError } from "./flags.ts";
 import type { Subcommand } from "./subcommand.ts";
@@ -201,7 +202,7 @@ async function runBenchCommand(config: BenchConfig): Promise<number> {
   } catch (error) {
     writeText(
       Deno.stderr,
-      `Cannot benchmark ${config.hostname}:${config.port}: ${errorMessage(error)}\n`,
+      `Cannot benchmark ${formatHostPort(config.hostname, config.port)}: ${errorMessage(error)}\n`,
     );
     return 1;
   }

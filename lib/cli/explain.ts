@@ -8,6 +8,7 @@
 import type { Explanation } from "../ops/explain.ts";
 import { errorMessage } from "../util/errors.ts";
 import { writeText } from "../util/io.ts";
+import { formatHostPort } from "../util/net.ts";
 import { integerFlag, switchFlag, textFlag, UsageError } from "./flags.ts";
 import { HTTP_TOKEN_FLAG } from "./http_flags.ts";
 import type { Subcommand } from "./subcommand.ts";
@@ -103,8 +104,7 @@ REMOVE, or which byte makes a line malformed. Changes nothing on the server.`,
 };
 
 async function runExplain(config: ExplainConfig): Promise<number> {
-  const host = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
-  const address = `${host}:${config.port}`;
+  const address = formatHostPort(config.hostname, config.port);
   let status: number;
   let body: string;
   try {

@@ -42,6 +42,26 @@ export type Flags = Readonly<Record<string, Flag<any>>>;
 /** The parsed values of `F`, by flag name. */
 export type FlagValues<F extends Flags> = { -readonly [K in keyof F]: F[K]["defaultValue"] };
 
+/**
+ * The environment variables that `flags` fall back to, in declaration order: exactly what a
+ * subcommand must be allowed to read (`--allow-env=...`) for every variable to be honoured.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { environmentVariables, integerFlag, switchFlag } from "./flags.ts";
+ *
+ * const flags = {
+ *   port: integerFlag({ valueName: "PORT", help: "port", env: "APP_PORT", default: 80, min: 1, max: 65535 }),
+ *   quiet: switchFlag({ help: "print less" }),
+ * };
+ * assert.deepEqual(environmentVariables(flags), ["APP_PORT"]);
+ * ```
+ */
+export function environmentVariables(flags: Flags): string[] {
+  return Object.values(flags).flatMap((flag) => flag.env === undefined ? [] : [flag.env]);
+}
+
 /** What every flag declaration says: its documentation and, optionally, its variable. */
 export interface FlagOptions {
   /** What the flag does, for the usage. */

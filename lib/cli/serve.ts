@@ -10,8 +10,12 @@ import { inspectionAccess } from "../ops/bearer_token.ts";
 import { renderMetrics } from "../ops/metrics.ts";
 import { serveHttp } from "../ops/http_server.ts";
 import { createInspectionApi } from "../ops/inspection_api.ts";
-import { serve, SERVE_DEFAULTS, type Server } from "../server/server.ts";
-import { openDurableIndex, type OpenedDataFile } from "../storage/durable_index.ts";
+import { serve, SERVE_DEFAULTS } from "../server/server.ts";
+import {
+  openDurableIndex,
+  type OpenDurableIndexOptions,
+  type OpenedDataFile,
+} from "../storage/durable_index.ts";
 import { SYNC_MODES, type SyncMode } from "../storage/sqlite_store.ts";
 import { errorMessage } from "../util/errors.ts";
 import {
@@ -19,13 +23,24 @@ import {
   LOG_FORMATS,
   LOG_LEVELS,
   type LogFormat,
-  type Logger,
   type LogLevel,
 } from "../util/log.ts";
+import { formatHostPort, listenTcp } from "../util/net.ts";
+import { plural } from "../util/plural.ts";
 import { VERSION } from "../util/version.ts";
-import { choiceFlag, integerFlag, secondsFlag, textFlag, UsageError } from "./flags.ts";
+import {
+  choiceFlag,
+  environmentVariables,
+  type FlagValues,
+  integerFlag,
+  secondsFlag,
+  switchFlag,
+  textFlag,
+  UsageError,
+} from "./flags.ts";
 import { HTTP_TOKEN_FLAG } from "./http_flags.ts";
-import type { Subcommand } from "./subcommand.ts";
+import { ServeLifecycle } from "./serve_lifecycle.ts";
+import type { CommandLineContext, Subcommand } from "./subcommand.ts";
 
 /** Everything `pkgindex serve` needs, after defaults and validation. */
 export interface ServeConfig {
@@ -41,10 +56,8 @@ export interface ServeConfig {
   idleTimeout: number;
   /** The least severe log level written. */
   logLevel: LogLevel;
-  /** The SQLite file that keeps the index across restarts; memory only when absent. */
-  dataPath?: string;
-  /** How hard each commit pushes data to disk (with `dataPath`). */
-  sync: SyncMode;
+  /** The data file that keeps the index across restarts; memory only when absent. */
+  data?: DataFileConfig;
   /** The address of the HTTP listener. */
   httpHost: string;
   /** The port of the HTTP listener (`/metrics`, `/healthz`, `/v1/`); `undefined` for none. */
@@ -59,7 +72,20 @@ export interface ServeConfig {
   warnings: string[];
 }
 
-/** The flags of `pkgindex serve`; each can also be set by its `PKGINDEX_*` variable. */
+/** The data file of `pkgindex serve --data` and how it is used. */
+export interface DataFileConfig {
+  /** The SQLite file's path. */
+  path: string;
+  /** How hard each commit pushes data to disk. */
+  sync: SyncMode;
+  /** Whether to start empty in place of a file that looks emptied instead of refusing it. */
+  allowEmpty: boolean;
+}
+
+/**
+ * The flags of `pkgindex serve`; each can also be set by its `PKGINDEX_*` variable except
+ * `--allow-empty-data`, a one-off decision that must not stay behind in an environment.
+ */
 export const SERVE_FLAGS = {
   host: textFlag({
     valueName: "HOST",
@@ -123,6 +149,10 @@ export const SERVE_FLAGS = {
     default: "normal",
     choices: SYNC_MODES,
   }),
+  "allow-empty-data": switchFlag({
+    help: "with --data: start with an empty index even though the file exists but is empty, " +
+      "or an empty file has a write-ahead log beside it (which is then discarded)",
+  }),
   "http-port": integerFlag({
     valueName: "PORT",
     help: "serve GET /metrics (Prometheus), GET /healthz and the inspection API /v1/ over HTTP " +
@@ -169,10 +199,8 @@ export const SERVE_FLAGS = {
   }),
 } as const;
 
-/** The `PKGINDEX_*` variables `serve` reads, one per flag: the binary is granted exactly these. */
-export const SERVE_ENV_VARIABLES: readonly string[] = Object.values(SERVE_FLAGS).flatMap((flag) =>
-  flag.env === undefined ? [] : [flag.env]
-);
+/** The `PKGINDEX_*` variables `serve` reads: the start task and the binary are granted these. */
+export const SERVE_ENV_VARIABLES: readonly string[] = environmentVariables(SERVE_FLAGS);
 
 /**
  * `pkgindex serve`, the default subcommand.
@@ -194,25 +222,51 @@ export const SERVE: Subcommand<typeof SERVE_FLAGS, ServeConfig> = {
 <COMMAND>|<package>|<dependencies>, answered with OK, FAIL or ERROR.
 Flags take precedence over environment variables.`,
   flags: SERVE_FLAGS,
-  notes: `SIGINT or SIGTERM stops the server gracefully. Exit codes: 0 after a clean
-stop, 1 on a runtime failure, 2 on a usage error.`,
-  configure: (values, { sourceOf }) => ({
+  notes: `SIGINT or SIGTERM stops the server gracefully: it answers the requests already
+read, then closes the data file. A second SIGINT or SIGTERM during that drain
+closes the remaining connections without their replies, then closes the data
+file all the same.
+
+Exit codes:
+  0        stopped cleanly
+  1        cannot start; cannot go on (memory and the data file came to disagree:
+           restart to reload the file); or cannot checkpoint or close the data
+           file at shutdown (nothing acknowledged is lost: the log keeps it)
+  2        usage error
+  130, 143 a second SIGINT (130) or SIGTERM (143) cut the drain short`,
+  configure: configureServe,
+  run: runServer,
+};
+
+function configureServe(
+  values: FlagValues<typeof SERVE_FLAGS>,
+  { sourceOf }: CommandLineContext<typeof SERVE_FLAGS>,
+): ServeConfig {
+  if (values.data === undefined) {
+    for (const flag of ["sync", "allow-empty-data"] as const) {
+      const source = sourceOf(flag);
+      if (source !== undefined) {
+        throw new UsageError(`Cannot use ${source} without --data: it applies only to a data file`);
+      }
+    }
+  }
+  return {
     hostname: values.host,
     port: values.port,
     maxLineBytes: values["max-line-bytes"],
     maxConnections: values["max-connections"],
     idleTimeout: values["idle-timeout"],
     logLevel: values["log-level"],
-    ...(values.data === undefined ? {} : { dataPath: values.data }),
-    sync: values.sync,
+    ...(values.data === undefined ? {} : {
+      data: { path: values.data, sync: values.sync, allowEmpty: values["allow-empty-data"] },
+    }),
     ...httpPortOf(values["http-port"], values["metrics-port"], sourceOf),
     httpHost: values["http-host"],
     httpToken: values["http-token"],
     slowlogThreshold: values["slowlog-threshold"],
     logFormat: values["log-format"],
-  }),
-  run: runServer,
-};
+  };
+}
 
 /**
  * The HTTP port from `--http-port` or its deprecated spelling `--metrics-port` (not both), with
@@ -244,34 +298,61 @@ function httpPortOf(
 async function runServer(config: ServeConfig): Promise<number> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   for (const warning of config.warnings) logger.warn(warning);
+  const lifecycle = new ServeLifecycle(logger);
+  let listener: Deno.TcpListener;
   let dataFile: OpenedDataFile | undefined;
-  let server: Server | undefined;
-  let http: Deno.HttpServer<Deno.NetAddr> | undefined;
-  let stopping = false;
   try {
-    if (config.dataPath !== undefined) {
-      dataFile = loadDataFile(config.dataPath, config.sync, logger);
+    // The port first: a taken port fails before the data file is touched, and clients that
+    // connect while a large file loads wait in the listener's backlog.
+    listener = listenTcp(config.hostname, config.port);
+  } catch (error) {
+    logger.error(errorMessage(error));
+    return 1;
+  }
+  if (config.data !== undefined) {
+    try {
+      dataFile = loadDataFile(config.data, {
+        logger,
+        onDiverged: (error) => lifecycle.fail(error.message),
+      });
+    } catch (error) {
+      logger.error(errorMessage(error));
+      listener.close();
+      return 1;
     }
-    const index = dataFile?.index ?? new PackageIndex();
-    server = serve({
-      hostname: config.hostname,
-      port: config.port,
-      maxLineBytes: config.maxLineBytes,
-      maxConnections: config.maxConnections,
-      idleTimeout: config.idleTimeout,
-      slowlogThreshold: config.slowlogThreshold,
-      logger,
-      index: dataFile?.durable ?? index,
-    });
-    const stats = server.stats;
+  }
+  const index = dataFile?.index ?? new PackageIndex();
+  const server = serve({
+    listener,
+    maxLineBytes: config.maxLineBytes,
+    maxConnections: config.maxConnections,
+    idleTimeout: config.idleTimeout,
+    slowlogThreshold: config.slowlogThreshold,
+    logger,
+    index: dataFile?.durable ?? index,
+  });
+  logger.info(
+    `pkgindex ${VERSION} listening on ${formatHostPort(server.addr.hostname, server.addr.port)} ` +
+      `(max-line-bytes=${config.maxLineBytes} max-connections=${config.maxConnections} ` +
+      `idle-timeout=${config.idleTimeout}s ` +
+      (config.data === undefined
+        ? "memory only)"
+        : `data=${config.data.path} sync=${config.data.sync})`),
+  );
+  let http: Deno.HttpServer<Deno.NetAddr> | undefined;
+  if (config.httpPort !== undefined) {
     const commits = dataFile?.durable.commitStats;
-    if (config.httpPort !== undefined) {
+    try {
       http = serveHttp({
         hostname: config.httpHost,
         port: config.httpPort,
         render: () =>
-          renderMetrics({ stats, index, ...(commits === undefined ? {} : { commits }) }),
-        healthy: () => !stopping,
+          renderMetrics({
+            stats: server.stats,
+            index,
+            ...(commits === undefined ? {} : { commits }),
+          }),
+        healthy: () => !lifecycle.stopping,
         inspection: createInspectionApi({
           index,
           server,
@@ -281,71 +362,38 @@ async function runServer(config: ServeConfig): Promise<number> {
         ...(config.httpToken === undefined ? {} : { token: config.httpToken }),
         logger,
       });
-    }
-  } catch (error) {
-    logger.error(errorMessage(error));
-    await server?.shutdown();
-    dataFile?.store.close();
-    return 1;
-  }
-  logger.info(
-    `pkgindex ${VERSION} listening on ${server.addr.hostname}:${server.addr.port} ` +
-      `(max-line-bytes=${config.maxLineBytes} max-connections=${config.maxConnections} ` +
-      `idle-timeout=${config.idleTimeout}s ` +
-      (config.dataPath === undefined
-        ? "memory only)"
-        : `data=${config.dataPath} sync=${config.sync})`),
-  );
-  if (http !== undefined) {
-    const { hostname, port } = http.addr;
-    logger.info(`Serving /metrics, /healthz and /v1/ over HTTP on ${hostname}:${port}`);
-    if (inspectionAccess(hostname, config.httpToken) === "closed") {
-      logger.warn(
-        `The HTTP listener on ${hostname}:${port} is not on a loopback address and ` +
-          "PKGINDEX_HTTP_TOKEN is not set: /v1/ answers 401 to every request (/metrics and " +
-          "/healthz stay open).",
-      );
+      const { hostname, port } = http.addr;
+      const address = formatHostPort(hostname, port);
+      logger.info(`Serving /metrics, /healthz and /v1/ over HTTP on ${address}`);
+      if (inspectionAccess(hostname, config.httpToken) === "closed") {
+        logger.warn(
+          `The HTTP listener on ${address} is not on a loopback address and ` +
+            "PKGINDEX_HTTP_TOKEN is not set: /v1/ answers 401 to every request (/metrics and " +
+            "/healthz stay open).",
+        );
+      }
+    } catch (error) {
+      lifecycle.fail(errorMessage(error));
     }
   }
-  const signal = await waitForSignal(["SIGINT", "SIGTERM"]);
-  logger.info(`Received ${signal}; shutting down`);
-  // /healthz answers 503 from here on, while the connections drain.
-  stopping = true;
-  await server.shutdown();
-  await http?.shutdown();
-  if (dataFile !== undefined) {
-    dataFile.durable.flush();
-    dataFile.store.close();
-    logger.info(`Closed data file ${config.dataPath}`);
-  }
-  logger.info(`Stopped. ${server.stats.summary()}`);
-  return 0;
+  return await lifecycle.serveUntilStopped({ server, metrics: http, dataFile });
 }
 
-function loadDataFile(path: string, sync: SyncMode, logger: Logger): OpenedDataFile {
+function loadDataFile(
+  data: DataFileConfig,
+  options: Pick<OpenDurableIndexOptions, "logger" | "onDiverged">,
+): OpenedDataFile {
+  const { path, sync, allowEmpty } = data;
   const started = performance.now();
-  const dataFile = openDurableIndex(path, { sync, logger });
+  const dataFile = openDurableIndex(path, { sync, allowEmpty, ...options });
   // Loading leaves garbage about twice the size of the index; V8 would keep that memory committed
   // until allocation pressure triggers a full collection, which an idle server never creates. The
   // start and compile tasks pass --expose-gc for this one call.
   (globalThis as { gc?: () => void }).gc?.();
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
-  logger.info(
-    `Loaded ${dataFile.index.size} packages and ${dataFile.index.edgeCount} dependency edges ` +
-      `from ${path} in ${seconds} s`,
+  options.logger.info(
+    `Loaded ${plural(dataFile.index.size, "package")} and ` +
+      `${plural(dataFile.index.edgeCount, "dependency edge")} from ${path} in ${seconds} s`,
   );
   return dataFile;
-}
-
-function waitForSignal(signals: Deno.Signal[]): Promise<Deno.Signal> {
-  return new Promise((resolve) => {
-    const handlers = signals.map((signal) => {
-      const handler = () => {
-        for (const [i, other] of signals.entries()) Deno.removeSignalListener(other, handlers[i]!);
-        resolve(signal);
-      };
-      Deno.addSignalListener(signal, handler);
-      return handler;
-    });
-  });
 }

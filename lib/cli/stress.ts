@@ -14,6 +14,7 @@ import { StatusLine } from "../tools/status_line.ts";
 import { type PhaseStatus, runStress } from "../tools/stress.ts";
 import { errorMessage } from "../util/errors.ts";
 import { writeText } from "../util/io.ts";
+import { formatHostPort } from "../util/net.ts";
 import { PACKAGE_FLAGS, packageSourceOf, TARGET_FLAGS } from "./client_flags.ts";
 import { integerFlag, secondsFlag, switchFlag } from "./flags.ts";
 import type { Subcommand } from "./subcommand.ts";
@@ -30,6 +31,8 @@ export interface StressConfig {
   seed: number;
   /** Percent chance of a broken message before each INDEX. */
   unluckiness: number;
+  /** Whether broken messages include those only pkgindex's own rules reject. */
+  strict: boolean;
   /** Seconds before the run fails. */
   timeout: number;
   /** Where the packages come from. */
@@ -62,6 +65,10 @@ export const STRESS_FLAGS = {
     min: 0,
     max: 100,
   }),
+  strict: switchFlag({
+    help: "also send broken messages that only pkgindex's own rules reject, not the protocol: " +
+      "non-ASCII names, empty entries in a dependency list, names over 255 bytes",
+  }),
   timeout: secondsFlag({
     valueName: "SECONDS",
     help: "fail the run if it has not finished by then",
@@ -91,7 +98,9 @@ export const STRESS: Subcommand<typeof STRESS_FLAGS, StressConfig> = {
   summary: "check a server with the official harness's scenario",
   description: `Checks a running server the way the official harness does: concurrent clients
 remove, index, query, remove and query every package, one message at a time,
-and every reply is checked. Packages default to 1000 synthetic ones.`,
+and every reply is checked. Packages default to 1000 synthetic ones. Broken
+messages are only those every correct server rejects (an unknown command, a
+line of two fields), unless --strict adds pkgindex's own stricter rules.`,
   flags: STRESS_FLAGS,
   notes: "Exit codes: 0 when everything passed, 1 otherwise, 2 on a usage error.",
   configure: (values) => ({
@@ -100,6 +109,7 @@ and every reply is checked. Packages default to 1000 synthetic ones.`,
     concurrency: values.concurrency,
     seed: values.seed,
     unluckiness: values.unluckiness,
+    strict: values.strict,
     timeout: values.timeout,
     source: packageSourceOf(values, { count: 1000, seed: values.seed }),
     quiet: values.quiet,
@@ -117,9 +127,13 @@ async function runStressCommand(config: StressConfig): Promise<number> {
     return 1;
   }
   printError(
-    `Stressing ${config.hostname}:${config.port} with ${packages.length} packages from ${
+    `Stressing ${
+      formatHostPort(config.hostname, config.port)
+    } with ${packages.length} packages from ${
       describePackageSource(config.source)
-    }, ${config.concurrency} clients, seed ${config.seed}, unluckiness ${config.unluckiness}%\n`,
+    }, ${config.concurrency} clients, seed ${config.seed}, unluckiness ${config.unluckiness}%${
+      config.strict ? ", strict" : ""
+    }\n`,
   );
   const statusLine = new StatusLine({
     write: printError,
@@ -134,6 +148,7 @@ async function runStressCommand(config: StressConfig): Promise<number> {
       concurrency: config.concurrency,
       seed: config.seed,
       unluckiness: config.unluckiness,
+      strict: config.strict,
       timeoutMs: config.timeout * 1000,
       onPhaseStart: (status) => statusLine.start(status),
       onPhaseEnd: (status) => statusLine.end(status),

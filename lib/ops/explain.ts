@@ -23,6 +23,7 @@ import {
   requestDependencies,
   requestName,
 } from "../protocol/request_parser.ts";
+import { plural } from "../util/plural.ts";
 
 /** Why a line is malformed: the field at fault and the offset of the byte at fault. */
 export interface Malformation {
@@ -163,7 +164,7 @@ function* explainIndex(index: PackageIndex, request: Request, limit: number): Wa
     const named = new Set(dependencies).size;
     return {
       reply: "FAIL",
-      reason: `${missing.length} of the ${count(named, "dependency", "dependencies")} named ` +
+      reason: `${missing.length} of the ${plural(named, "dependency name")} ` +
         `${missing.length === 1 ? "is" : "are"} not indexed (in "missing"); index ` +
         `${missing.length === 1 ? "it" : "them"} first.`,
       missing,
@@ -207,16 +208,11 @@ function* explainRemove(index: PackageIndex, request: Request, limit: number): W
   const blockers = (yield* blockersOf(index, name, limit))!;
   return {
     reply: "FAIL",
-    reason: `${count(dependents.total, "indexed package", "indexed packages")} ` +
+    reason: `${plural(dependents.total, "indexed package")} ` +
       `${dependents.total === 1 ? "depends" : "depend"} on '${name}' directly (in "dependents") ` +
       `and ${blockers.total} in all; REMOVE those first, in the order of "blockers".`,
     dependents: dependents.names,
     blockers: blockers.names,
     truncated: dependents.truncated || blockers.truncated,
   };
-}
-
-/** `n` and the noun for it: `1 dependency`, `3 dependencies`. */
-function count(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
 }

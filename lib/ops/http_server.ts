@@ -13,6 +13,7 @@
 
 import { errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+import { formatHostPort } from "../util/net.ts";
 import { hasBearerToken, inspectionAccess } from "./bearer_token.ts";
 import { HttpError, jsonResponse, textResponse } from "./http_responses.ts";
 import type { InspectionHandler, RequestTarget } from "./inspection_api.ts";
@@ -107,9 +108,10 @@ export function serveHttp(options: HttpServerOptions): Deno.HttpServer<Deno.NetA
       },
     }, handler);
   } catch (error) {
-    throw new Error(`Cannot listen on ${hostname}:${port} for HTTP: ${errorMessage(error)}`, {
-      cause: error,
-    });
+    throw new Error(
+      `Cannot listen on ${formatHostPort(hostname, port)} for HTTP: ${errorMessage(error)}`,
+      { cause: error },
+    );
   }
   access = inspectionAccess(server.addr.hostname, token);
   return server;

@@ -7,6 +7,7 @@
 
 import { closeQuietly, writeAll } from "../util/io.ts";
 import { errorMessage } from "../util/errors.ts";
+import { formatHostPort } from "../util/net.ts";
 import { REPLIES, type Reply } from "./replies.ts";
 import { OTHER_REPLY, ReplyReader } from "./reply_reader.ts";
 
@@ -60,7 +61,7 @@ export async function* send(
   messages: AsyncIterable<readonly string[]> | Iterable<readonly string[]>,
   options: SendOptions,
 ): AsyncGenerator<Reply[], void, void> {
-  const address = `${options.hostname}:${options.port}`;
+  const address = formatHostPort(options.hostname, options.port);
   let conn: Deno.TcpConn;
   try {
     conn = await Deno.connect({ hostname: options.hostname, port: options.port });

@@ -56,6 +56,15 @@ const COMMAND_BYTES: readonly Uint8Array[] = COMMAND_TABLE.map((command) =>
   new TextEncoder().encode(`${command.name}|`)
 );
 
+/** Byte → the position of the first command that starts with it, or -1: a one-load dispatch. */
+const FIRST_COMMAND_BY_BYTE: Int8Array = (() => {
+  const table = new Int8Array(256).fill(-1);
+  for (let command = COMMAND_BYTES.length - 1; command >= 0; command--) {
+    table[COMMAND_BYTES[command]![0]!] = command;
+  }
+  return table;
+})();
+
 /**
  * A request line parsed in place: which command, and where its names are in the bytes it was
  * parsed from. One object is reused for request after request, so it is valid only until the
@@ -169,11 +178,15 @@ export class Request implements RequestNames {
 /** The position in `COMMAND_TABLE` of the command (with its `|`) at `start`, or -1. */
 function matchCommand(bytes: Uint8Array, start: number): number {
   // A line always ends in \n, which no command contains: comparing never runs past the line.
-  for (let command = 0; command < COMMAND_BYTES.length; command++) {
+  const first = bytes[start]!;
+  for (let command = FIRST_COMMAND_BY_BYTE[first]!; command !== -1;) {
     const expected = COMMAND_BYTES[command]!;
-    let i = 0;
+    let i = 1;
     while (i < expected.length && bytes[start + i] === expected[i]) i++;
     if (i === expected.length) return command;
+    // Another command may start with the same byte.
+    do command++; while (command < COMMAND_BYTES.length && COMMAND_BYTES[command]![0] !== first);
+    if (command === COMMAND_BYTES.length) return -1;
   }
   return -1;
 }

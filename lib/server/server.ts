@@ -17,6 +17,7 @@ import { PackageIndex } from "../index/package_index.ts";
 import { errorMessage } from "../util/errors.ts";
 import { closeQuietly, writeAll } from "../util/io.ts";
 import { createLogger, type Logger } from "../util/log.ts";
+import { formatHostPort, listenTcp } from "../util/net.ts";
 import { ReplyBuffer } from "./reply_buffer.ts";
 import { readRequestBatches } from "./request_reader.ts";
 import { Slowlog } from "./slowlog.ts";
@@ -28,6 +29,12 @@ export interface ServeOptions {
   hostname?: string;
   /** The TCP port to listen on; 0 picks a free one. Default: `8080`. */
   port?: number;
+  /**
+   * A listener already bound (with {@linkcode listenTcp}), used instead of `hostname` and `port`,
+   * so that the port can be taken before slow startup work while clients wait in its backlog.
+   * The server closes it at shutdown.
+   */
+  listener?: Deno.TcpListener;
   /** The longest request line accepted, in bytes, without its `\n`. Default: `65536`. */
   maxLineBytes?: number;
   /** Connections served at once; more are closed as soon as they are accepted. Default: `10000`. */
@@ -167,13 +174,7 @@ export class Server {
     this.#idleTimeoutMs = (options.idleTimeout ?? SERVE_DEFAULTS.idleTimeout) * 1000;
     this.#shutdownGraceMs = (options.shutdownGrace ?? SERVE_DEFAULTS.shutdownGrace) * 1000;
     this.slowlog = new Slowlog(options.slowlogThreshold ?? SERVE_DEFAULTS.slowlogThreshold);
-    try {
-      this.#listener = Deno.listen({ hostname, port, transport: "tcp" });
-    } catch (error) {
-      throw new Error(`Cannot listen on ${hostname}:${port}: ${errorMessage(error)}`, {
-        cause: error,
-      });
-    }
+    this.#listener = options.listener ?? listenTcp(hostname, port);
     this.addr = this.#listener.addr;
     if (this.#idleTimeoutMs > 0) {
       const interval = Math.min(1000, Math.max(10, this.#idleTimeoutMs / 4));
@@ -479,5 +480,5 @@ function nextTurn(): Promise<void> {
 }
 
 function formatAddress(addr: Deno.Addr): string {
-  return addr.transport === "tcp" ? `${addr.hostname}:${addr.port}` : addr.transport;
+  return addr.transport === "tcp" ? formatHostPort(addr.hostname, addr.port) : addr.transport;
 }

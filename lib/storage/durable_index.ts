@@ -17,6 +17,7 @@ import { PackageIndex } from "../index/package_index.ts";
 import { errorMessage } from "../util/errors.ts";
 import { Histogram } from "../util/histogram.ts";
 import type { Logger } from "../util/log.ts";
+import { plural } from "../util/plural.ts";
 import { DataFileError, type Mutation, SqliteStore, type SyncMode } from "./sqlite_store.ts";
 
 /** Where committed mutations go; {@linkcode SqliteStore} is the real one. */
@@ -67,7 +68,16 @@ export interface DurableIndexOptions {
   store: MutationStore;
   /** Where commit failures are reported. */
   logger: Logger;
+  /**
+   * Called once, synchronously, if a failed commit cannot be undone in memory (unreachable while
+   * the index is correct). Memory and the store then disagree: nothing more is committed, every
+   * reply from then on must be `ERROR`, and the owner must stop and restart from the store.
+   */
+  onDiverged: (error: Error) => void;
 }
+
+/** What {@linkcode DurableIndex.whenDurable} returns once memory and the store disagree. */
+const NEVER_DURABLE = Promise.resolve(false);
 
 /**
  * Wraps the in-memory index so that every successful mutation is also written to a store. All
@@ -77,7 +87,9 @@ export interface DurableIndexOptions {
  * Callers must not reply before the changes a reply may have observed are durable: after
  * answering a batch of requests, await {@linkcode DurableIndex.whenDurable}. When a commit fails,
  * its mutations are undone in memory, newest first, and `whenDurable` resolves to `false` so that
- * every reply that waited on it can be turned into `ERROR`.
+ * every reply that waited on it can be turned into `ERROR`. Failures are logged once per
+ * episode: the first one, and the first success after them with their count. If the undo itself
+ * fails, the index stops (see {@linkcode DurableIndexOptions.onDiverged}).
  *
  * @example
  * ```ts
@@ -91,6 +103,7 @@ export interface DurableIndexOptions {
  *   index: new PackageIndex(),
  *   store: { commit: (mutations) => written.push(...mutations) },
  *   logger: createLogger(),
+ *   onDiverged: (error) => assert.fail(error),
  * });
  * assert.equal(durable.index("gmp", []), true); // applied in memory at once
  * assert.equal(written.length, 0); // not written yet: the group commit runs at the end of the turn
@@ -108,17 +121,23 @@ export class DurableIndex implements IndexOperations {
   readonly #index: PackageIndex;
   readonly #store: MutationStore;
   readonly #logger: Logger;
+  readonly #onDiverged: (error: Error) => void;
   /** Mutations applied in memory since the last commit, oldest first. */
   #pending: AppliedMutation[] = [];
   /** Settles the group of #pending once it is committed (true) or rolled back (false). */
   #group: PromiseWithResolvers<boolean> | undefined;
   #commitTimer: ReturnType<typeof setImmediate> | undefined;
+  /** The failed commits since the last one that succeeded, and their changes. */
+  #failing = { commits: 0, changes: 0 };
+  /** Set once a failed commit could not be undone in memory. */
+  #diverged = false;
 
   /** Wraps `options.index`; mutations are written to `options.store`. */
   constructor(options: DurableIndexOptions) {
     this.#index = options.index;
     this.#store = options.store;
     this.#logger = options.logger;
+    this.#onDiverged = options.onDiverged;
   }
 
   /**
@@ -168,11 +187,12 @@ export class DurableIndex implements IndexOperations {
 
   /**
    * The outcome of the commit that makes everything applied so far durable: `true` once it is
-   * committed, `false` if it failed and was undone. `undefined` when nothing is waiting to be
-   * committed, so a caller can reply at once without awaiting anything.
+   * committed, `false` if it failed and was undone (and always, once memory and the store
+   * disagree). `undefined` when nothing is waiting to be committed, so a caller can reply at once
+   * without awaiting anything.
    */
   whenDurable(): Promise<boolean> | undefined {
-    return this.#group?.promise;
+    return this.#diverged ? NEVER_DURABLE : this.#group?.promise;
   }
 
   /** Commits whatever is pending now instead of at the end of the turn, as shutdown needs. */
@@ -181,6 +201,7 @@ export class DurableIndex implements IndexOperations {
   }
 
   #record(applied: AppliedMutation): void {
+    if (this.#diverged) return; // memory is no longer what the store holds: commit nothing
     this.#pending.push(applied);
     if (this.#group !== undefined) return;
     this.#group = Promise.withResolvers<boolean>();
@@ -201,22 +222,52 @@ export class DurableIndex implements IndexOperations {
       this.#store.commit(applied.map(({ mutation }) => mutation));
     } catch (error) {
       this.commitStats.failures++;
-      try {
-        this.#undo(applied);
-      } catch (undoError) {
-        this.#logger.error(`${errorMessage(undoError)}; stopping rather than serve wrong answers`);
-        throw undoError;
-      }
-      this.#logger.error(
-        `Commit of ${applied.length} change(s) failed; undone in memory and answered ERROR: ` +
-          errorMessage(error),
-      );
+      this.#rollBack(applied, error);
       group.resolve(false);
       return;
     }
     this.commitStats.latency.record((performance.now() - started) / 1000);
     this.commitStats.commits++;
+    const { commits, changes } = this.#failing;
+    if (commits > 0) {
+      this.#logger.info(
+        `Commits succeed again after ${plural(commits, "failed commit")} of ` +
+          `${plural(changes, "change")}, all undone in memory and answered ERROR`,
+      );
+      this.#failing = { commits: 0, changes: 0 };
+    }
     group.resolve(true);
+  }
+
+  /**
+   * Undoes the changes of a failed commit in memory and logs the failure if it is the first of
+   * an episode; the next commit that succeeds logs how many failed. If the undo fails, reports
+   * the divergence instead.
+   */
+  #rollBack(applied: readonly AppliedMutation[], commitError: unknown): void {
+    try {
+      this.#undo(applied);
+    } catch (undoError) {
+      this.#diverged = true;
+      this.#onDiverged(
+        new Error(
+          `${errorMessage(undoError)} after a commit failed (${errorMessage(commitError)}): ` +
+            "memory and the data file disagree, so every reply is ERROR until a restart " +
+            "reloads the file",
+        ),
+      );
+      return;
+    }
+    if (this.#failing.commits === 0) {
+      this.#logger.error(
+        `Commit of ${plural(applied.length, "change")} failed; undone in memory and answered ` +
+          `ERROR: ${
+            errorMessage(commitError)
+          }. Further failures are counted until a commit succeeds`,
+      );
+    }
+    this.#failing.commits++;
+    this.#failing.changes += applied.length;
   }
 
   /** Takes back `applied` in memory, newest first. Each step returns to a state that was valid. */
@@ -229,7 +280,7 @@ export class DurableIndex implements IndexOperations {
       if (!undone) {
         // Unreachable while the index is correct; if it ever happens, memory and disk disagree
         // and the only safe thing left is to stop.
-        throw new Error(`Cannot undo the change to '${mutation.name}'; memory and disk diverged`);
+        throw new Error(`Cannot undo the change to '${mutation.name}'`);
       }
     }
   }
@@ -241,6 +292,10 @@ export interface OpenDurableIndexOptions {
   sync: SyncMode;
   /** Where commit failures are reported. */
   logger: Logger;
+  /** Whether to start empty in place of a file that looks emptied; see {@linkcode SqliteStore.open}. */
+  allowEmpty?: boolean;
+  /** Called if memory and the file come to disagree; see {@linkcode DurableIndexOptions.onDiverged}. */
+  onDiverged: (error: Error) => void;
 }
 
 /** A data file opened and loaded: the index to serve and the store to close at shutdown. */
@@ -260,7 +315,7 @@ export interface OpenedDataFile {
  * is not stored, or a cycle); the file is left untouched in those cases.
  */
 export function openDurableIndex(path: string, options: OpenDurableIndexOptions): OpenedDataFile {
-  const store = SqliteStore.open(path);
+  const store = SqliteStore.open(path, { allowEmpty: options.allowEmpty ?? false });
   let index: PackageIndex;
   try {
     index = PackageIndex.fromEntries(store.entries());
@@ -271,6 +326,11 @@ export function openDurableIndex(path: string, options: OpenDurableIndexOptions)
       cause: error,
     });
   }
-  const durable = new DurableIndex({ index, store, logger: options.logger });
+  const durable = new DurableIndex({
+    index,
+    store,
+    logger: options.logger,
+    onDiverged: options.onDiverged,
+  });
   return { durable, index, store };
 }

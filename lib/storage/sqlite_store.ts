@@ -12,6 +12,13 @@
  * against 0.15 µs for the same object). And rows are fetched in aggregated chunks, because
  * node:sqlite spends about 1.3 µs on each row it returns, more than everything else per package.
  *
+ * One server owns a data file: two would each answer from their own memory and overwrite each
+ * other. Ownership is an exclusive lock on a lock file beside it (`FILE.lock`), held from opening
+ * to closing and released by the operating system if the process dies; the database itself uses
+ * SQLite's normal locking, so other processes may read it while the server runs: `sqlite3
+ * FILE .backup`, or a replication tool such as Litestream. A reader's short locks are waited
+ * out (a busy timeout of 5 s) instead of failing a commit.
+ *
  * @module
  */
 
@@ -35,6 +42,13 @@ const APPLICATION_ID = 0x706b6778;
 const SCHEMA_VERSION = 1;
 /** SQLite's result code for a file that is not a database. */
 const SQLITE_NOTADB = 26;
+/** SQLite's result code for a database that another connection holds locked. */
+const SQLITE_BUSY = 5;
+/**
+ * How long a commit waits for another process's lock on the database, in milliseconds: the
+ * 5 seconds Litestream's documentation asks of applications, whose checkpoints lock briefly.
+ */
+const BUSY_TIMEOUT_MS = 5000;
 /** What the dependencies column holds: ids of 1 or more, comma-separated, or nothing. */
 const DEPENDENCY_IDS = /^(?:[1-9]\d*(?:,[1-9]\d*)*)?$/;
 /** Rows fetched per aggregated read while loading. */
@@ -47,6 +61,16 @@ export class DataFileError extends Error {
     super(message, options);
     this.name = "DataFileError";
   }
+}
+
+/** Options for {@linkcode SqliteStore.open}. */
+export interface OpenOptions {
+  /**
+   * Whether to start a new database in place of a file that looks emptied: an existing file of 0
+   * bytes, or an empty or missing one beside a non-empty write-ahead log (which SQLite then
+   * discards). Default: `false`, such a file is refused, since it most likely lost an index.
+   */
+  allowEmpty?: boolean;
 }
 
 /**
@@ -75,22 +99,31 @@ export class SqliteStore {
   /** The file's path, for messages. */
   readonly path: string;
   readonly #db: DatabaseSync;
+  /** The lock file, held exclusively for as long as the store is open. */
+  readonly #lock: Deno.FsFile;
   /** Whether the packages table exists; a new file gets it in prepareForWrites. */
   #hasSchema: boolean;
   #statements: { idOf: StatementSync; upsert: StatementSync; remove: StatementSync } | undefined;
 
-  private constructor(path: string, db: DatabaseSync, hasSchema: boolean) {
+  private constructor(
+    path: string,
+    opened: { db: DatabaseSync; lock: Deno.FsFile; hasSchema: boolean },
+  ) {
+    const { db, lock, hasSchema } = opened;
     this.path = path;
     this.#db = db;
+    this.#lock = lock;
     this.#hasSchema = hasSchema;
   }
 
   /**
    * Opens (or creates) the database at `path` and checks that it is a pkgindex database.
-   * Throws {@linkcode DataFileError} when the file cannot be opened, is not a SQLite database,
+   * Throws {@linkcode DataFileError} when the file cannot be opened, looks emptied (see
+   * {@linkcode OpenOptions.allowEmpty}), is held by another process, is not a SQLite database,
    * or is a SQLite database of something else.
    */
-  static open(path: string): SqliteStore {
+  static open(path: string, options: OpenOptions = {}): SqliteStore {
+    if (!(options.allowEmpty ?? false)) refuseEmptied(path);
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(path);
@@ -99,9 +132,17 @@ export class SqliteStore {
         cause: error,
       });
     }
+    let lock: Deno.FsFile;
     try {
+      lock = lockDataFile(path);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    try {
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       const tableCount = db.prepare("SELECT count(*) AS n FROM sqlite_schema").get()!.n;
-      if (tableCount === 0) return new SqliteStore(path, db, false);
+      if (tableCount === 0) return new SqliteStore(path, { db, lock, hasSchema: false });
       const applicationId = db.prepare("PRAGMA application_id").get()!.application_id;
       if (applicationId !== APPLICATION_ID) {
         throw new DataFileError(
@@ -114,14 +155,18 @@ export class SqliteStore {
           `Data file '${path}' has schema version ${version}; this pkgindex reads version ${SCHEMA_VERSION}`,
         );
       }
-      return new SqliteStore(path, db, true);
+      return new SqliteStore(path, { db, lock, hasSchema: true });
     } catch (error) {
       db.close();
+      lock.close();
       if (error instanceof DataFileError) throw error;
-      const notADatabase = (error as { errcode?: number }).errcode === SQLITE_NOTADB;
+      const code = (error as { errcode?: number }).errcode;
       throw new DataFileError(
-        notADatabase
+        code === SQLITE_NOTADB
           ? `Data file '${path}' is not a pkgindex database: ${errorMessage(error)}`
+          : code === SQLITE_BUSY
+          ? `Data file '${path}' is in use by another process, such as another pkgindex server ` +
+            `(${errorMessage(error)})`
           : `Cannot read data file '${path}': ${errorMessage(error)}`,
         { cause: error },
       );
@@ -201,15 +246,11 @@ export class SqliteStore {
   }
 
   /**
-   * Creates the schema in a new file, switches to write-ahead logging with the given sync mode
-   * (`normal` survives a killed process, `full` also survives power loss), and takes an
-   * exclusive lock on the file until {@linkcode SqliteStore.close}. Throws if the file cannot be
-   * written or another process holds it.
+   * Creates the schema in a new file and switches to write-ahead logging with the given sync
+   * mode (`normal` survives a killed process, `full` also survives power loss). Throws if the
+   * file cannot be written.
    */
   prepareForWrites(sync: SyncMode): void {
-    // One process owns the file: two servers on one file would each answer from their own memory
-    // and overwrite each other. The lock is taken by the first write below and held until close.
-    this.#db.exec("PRAGMA locking_mode = EXCLUSIVE");
     this.#db.exec("PRAGMA journal_mode = WAL");
     this.#db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
     // Writing the file's identity (again, for an existing file) proves at startup that the file
@@ -273,9 +314,102 @@ export class SqliteStore {
     }).join(",");
   }
 
-  /** Folds the write-ahead log back into the database file and closes it. */
+  /**
+   * Folds the write-ahead log back into the database file (a checkpoint) and closes it. The file
+   * is closed even when the checkpoint fails (on a full disk, say), and that failure is then
+   * thrown as a {@linkcode DataFileError}; nothing committed is lost, as the log keeps it for the
+   * next open.
+   */
   close(): void {
-    if (this.#statements !== undefined) this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    this.#db.close();
+    let checkpointError: unknown;
+    if (this.#statements !== undefined) {
+      try {
+        this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      } catch (error) {
+        checkpointError = error;
+      }
+    }
+    try {
+      this.#db.close();
+    } catch (error) {
+      throw new DataFileError(`Cannot close data file '${this.path}': ${errorMessage(error)}`, {
+        cause: error,
+      });
+    } finally {
+      this.#lock.close(); // releases the lock
+    }
+    if (checkpointError !== undefined) {
+      throw new DataFileError(
+        `Closed data file '${this.path}' without folding its write-ahead log back in: ` +
+          `${errorMessage(checkpointError)}; every committed change stays in '${this.path}-wal' ` +
+          "for the next start",
+        { cause: checkpointError },
+      );
+    }
+  }
+}
+
+/**
+ * Opens the lock file of the data file at `path` (`path.lock`, created if missing) and takes an
+ * exclusive lock on it without waiting. Throws {@linkcode DataFileError} when another process
+ * holds it, or the lock file cannot be opened.
+ */
+function lockDataFile(path: string): Deno.FsFile {
+  const lockPath = `${path}.lock`;
+  let lock: Deno.FsFile;
+  try {
+    lock = Deno.openSync(lockPath, { read: true, write: true, create: true });
+  } catch (error) {
+    throw new DataFileError(
+      `Cannot open data file '${path}': its lock file '${lockPath}' cannot be opened: ${
+        errorMessage(error)
+      }`,
+      { cause: error },
+    );
+  }
+  if (!lock.tryLockSync(true)) {
+    lock.close();
+    throw new DataFileError(
+      `Data file '${path}' is in use by another process, such as another pkgindex server ` +
+        `(it holds the lock on '${lockPath}')`,
+    );
+  }
+  return lock;
+}
+
+/**
+ * Throws {@linkcode DataFileError} when `path` looks like a data file that lost its contents: an
+ * existing file of 0 bytes (pkgindex never leaves one), or an empty or missing file beside a
+ * non-empty write-ahead log, which SQLite would delete on opening. Runs before SQLite sees the
+ * file, so the log is still there to recover from.
+ */
+function refuseEmptied(path: string): void {
+  const size = fileSize(path);
+  const logSize = fileSize(`${path}-wal`) ?? 0;
+  const allow = "or pass --allow-empty-data to start with an empty index";
+  if ((size ?? 0) === 0 && logSize > 0) {
+    throw new DataFileError(
+      `Data file '${path}' is ${size === undefined ? "missing" : "empty"} but its write-ahead ` +
+        `log '${path}-wal' holds ${logSize} bytes, which starting would discard; restore the ` +
+        `data file, ${allow} and discard the log`,
+    );
+  }
+  if (size === 0) {
+    throw new DataFileError(
+      `Data file '${path}' is empty (0 bytes), so the index it held is lost; restore it, ` +
+        `remove it to start a new one, ${allow}`,
+    );
+  }
+}
+
+/** The size of the file at `path` in bytes; `undefined` when there is none. */
+function fileSize(path: string): number | undefined {
+  try {
+    return Deno.statSync(path).size;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw new DataFileError(`Cannot open data file '${path}': ${errorMessage(error)}`, {
+      cause: error,
+    });
   }
 }

@@ -5,10 +5,12 @@
  * @module
  */
 
+import { MAX_NAME_BYTES } from "../protocol/names.ts";
 import { type Reply, REPLY_CODES } from "../protocol/replies.ts";
 import { OTHER_REPLY, ReplyReader } from "../protocol/reply_reader.ts";
 import { errorMessage } from "../util/errors.ts";
 import { closeQuietly, writeAll } from "../util/io.ts";
+import { formatHostPort } from "../util/net.ts";
 import { createRandom, type Random, randomInt, shuffle } from "./random.ts";
 import type { PackageSpec } from "./synthetic_packages.ts";
 
@@ -26,6 +28,12 @@ export interface StressOptions {
   seed: number;
   /** The chance, in percent, of a broken message (which must get `ERROR`) before each INDEX. */
   unluckiness: number;
+  /**
+   * Whether the broken messages also include those that only pkgindex's own rules reject, which
+   * the protocol leaves to each server (see {@linkcode brokenMessage}). Default: `false`, so that
+   * any correct server passes.
+   */
+  strict?: boolean;
   /** Milliseconds the whole run may take before it fails. */
   timeoutMs: number;
   /** Called when a phase starts, with its live status (updated in place until it ends). */
@@ -84,23 +92,69 @@ export function sliceEvenly<T>(items: readonly T[], count: number): T[][] {
   return slices;
 }
 
+/** Commands that no server knows, as the official harness sends them. */
+const UNKNOWN_COMMANDS = ["BLINDEX", "REMOVES", "QUER", "LIZARD", "I"];
+
+/** What the official harness puts between two names in a line of only two fields. */
+const JOINING_CHARACTERS = ["=", "+", "\u2603", " "];
+
+/** Makes one kind of message that a server must answer with `ERROR`. */
+type BrokenMessageMaker = (spec: PackageSpec, random: Random) => string;
+
 /**
- * Makes a message the server must answer with `ERROR`, of one of four kinds chosen by `random`:
- * an unknown command, a line with two fields, a character outside the name alphabet, or an empty
- * entry in the dependency list.
+ * The official harness's broken messages, which every correct server rejects whatever names it
+ * accepts: an unknown command, and a line of two fields (`INDEX|emacs☃elisp`).
  */
-export function brokenMessage(spec: PackageSpec, random: Random): string {
-  const dependencies = spec.dependencies.join(",");
-  switch (randomInt(random, 4)) {
-    case 0:
-      return `PURGE|${spec.name}|${dependencies}\n`;
-    case 1:
-      return `INDEX|${spec.name}\n`;
-    case 2:
-      return `INDEX|${spec.name}\u2603|${dependencies}\n`;
-    default:
-      return `INDEX|${spec.name}|${dependencies === "" ? "" : dependencies + ","},\n`;
-  }
+const MALFORMED_EVERYWHERE: readonly BrokenMessageMaker[] = [
+  (spec, random) =>
+    `${pickOne(UNKNOWN_COMMANDS, random)}|${spec.name}|${spec.dependencies.join(",")}\n`,
+  (spec, random) =>
+    `INDEX|${spec.name}${pickOne(JOINING_CHARACTERS, random)}${
+      spec.dependencies[0] ?? spec.name
+    }\n`,
+];
+
+/**
+ * Messages that only pkgindex's own rules reject; the protocol leaves them to each server: a
+ * non-ASCII name, an empty entry in the dependency list, a name over {@linkcode MAX_NAME_BYTES}.
+ */
+const MALFORMED_FOR_PKGINDEX: readonly BrokenMessageMaker[] = [
+  (spec) => `INDEX|${spec.name}\u2603|${spec.dependencies.join(",")}\n`,
+  (spec) => `INDEX|${spec.name}|${spec.dependencies.map((name) => `${name},`).join("")},\n`,
+  (spec) => `INDEX|${spec.name.padEnd(MAX_NAME_BYTES + 1, "x")}x|\n`,
+];
+
+/**
+ * Makes a message the server must answer with `ERROR`, of a kind chosen by `options.random`:
+ * one of the official harness's (an unknown command, or a line of two fields), or, when
+ * `options.strict`, also one that only pkgindex's own rules reject (a non-ASCII name, an empty
+ * entry in the dependency list, an over-long name).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createRandom } from "./random.ts";
+ * import { brokenMessage } from "./stress.ts";
+ *
+ * const message = brokenMessage({ name: "emacs", dependencies: ["elisp"] }, {
+ *   random: createRandom(1),
+ *   strict: false,
+ * });
+ * assert.match(message, /^(BLINDEX|REMOVES|QUER|LIZARD|I)\|emacs\|elisp\n$|^INDEX\|emacs.elisp\n$/);
+ * ```
+ */
+export function brokenMessage(
+  spec: PackageSpec,
+  options: { random: Random; strict: boolean },
+): string {
+  const makers = options.strict
+    ? [...MALFORMED_EVERYWHERE, ...MALFORMED_FOR_PKGINDEX]
+    : MALFORMED_EVERYWHERE;
+  return pickOne(makers, options.random)(spec, options.random);
+}
+
+function pickOne<T>(items: readonly T[], random: Random): T {
+  return items[randomInt(random, items.length)]!;
 }
 
 /** One package, numbered, with its messages encoded once. */
@@ -276,9 +330,9 @@ async function runClient(context: ClientContext): Promise<void> {
   } catch (error) {
     abort(
       run,
-      `Client ${context.client} cannot connect to ${options.hostname}:${options.port}: ${
-        errorMessage(error)
-      }`,
+      `Client ${context.client} cannot connect to ${
+        formatHostPort(options.hostname, options.port)
+      }: ${errorMessage(error)}`,
     );
     return;
   }
@@ -299,7 +353,10 @@ async function runClient(context: ClientContext): Promise<void> {
       for (const i of pending) {
         const entry = entries[i]!;
         if (plan.unlucky && context.random() * 100 < options.unluckiness) {
-          const broken = brokenMessage(entry.spec, context.random);
+          const broken = brokenMessage(entry.spec, {
+            random: context.random,
+            strict: options.strict ?? false,
+          });
           status.requests++;
           const code = await client.request(encoder.encode(broken));
           if (code !== REPLY_CODES.ERROR) return fail(broken, client.lastReply(), '"ERROR\\n"');

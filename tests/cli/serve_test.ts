@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { UsageError } from "../../lib/cli/flags.ts";
 import { SERVE, type ServeConfig } from "../../lib/cli/serve.ts";
 import { type EnvReader, parseCommandLine } from "../../lib/cli/subcommand.ts";
+import { MAIN, runMain, START_FLAGS } from "../support/test_server.ts";
+import { withTempDir, writeDataFile } from "../support/data_files.ts";
 
 const noEnv = () => undefined;
 
@@ -20,7 +22,6 @@ Deno.test("parseServeArgs applies the documented defaults", () => {
     maxConnections: 10000,
     idleTimeout: 300,
     logLevel: "info",
-    sync: "normal",
     httpPort: undefined,
     httpHost: "127.0.0.1",
     httpToken: undefined,
@@ -28,6 +29,34 @@ Deno.test("parseServeArgs applies the documented defaults", () => {
     logFormat: "text",
     warnings: [],
   });
+});
+
+Deno.test("parseServeArgs groups the data file's settings, defaulting to normal sync", () => {
+  assert.deepEqual(parseServeArgs(["--data", "index.db"], noEnv).data, {
+    path: "index.db",
+    sync: "normal",
+    allowEmpty: false,
+  });
+  const env = (name: string) => ({ PKGINDEX_DATA: "/data/x.db", PKGINDEX_SYNC: "full" })[name];
+  assert.deepEqual(parseServeArgs(["--allow-empty-data"], env).data, {
+    path: "/data/x.db",
+    sync: "full",
+    allowEmpty: true,
+  });
+});
+
+Deno.test("parseServeArgs refuses a setting of the data file without --data", () => {
+  const cases: [string[], EnvReader, string][] = [
+    [["--sync", "full"], noEnv, "--sync"],
+    [["--allow-empty-data"], noEnv, "--allow-empty-data"],
+    [[], (name) => name === "PKGINDEX_SYNC" ? "normal" : undefined, "PKGINDEX_SYNC"],
+  ];
+  for (const [args, env, source] of cases) {
+    assert.throws(
+      () => parseServeArgs(args, env),
+      new UsageError(`Cannot use ${source} without --data: it applies only to a data file`),
+    );
+  }
 });
 
 Deno.test("parseServeArgs prefers flags to PKGINDEX_* variables to defaults", () => {
@@ -135,4 +164,76 @@ Deno.test("parseServeArgs refuses --http-port together with --metrics-port", () 
     () => http(["--http-port", "9100"], { PKGINDEX_METRICS_PORT: "9200" }),
     /^UsageError: Cannot use --http-port '9100' and PKGINDEX_METRICS_PORT '9200' together/,
   );
+});
+
+Deno.test("serve fails on a taken port before it creates or touches the data file", async () => {
+  await withTempDir(async (dir) => {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const args = ["--host", "127.0.0.1", "--port", `${taken.addr.port}`, "--data"];
+      const missing = await runMain([...args, `${dir}/new.db`]);
+      assert.equal(missing.code, 1);
+      assert.match(
+        missing.stderr,
+        new RegExp(`ERROR Cannot listen on 127.0.0.1:${taken.addr.port}: `),
+      );
+      assert.doesNotMatch(missing.stderr, /Loaded/);
+      assert.deepEqual([...Deno.readDirSync(dir)], [], "no data file was created");
+
+      const existing = `${dir}/existing.db`;
+      writeDataFile(existing, ["gmp"]);
+      const before = Deno.statSync(existing);
+      const files = () => [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
+      const filesBefore = files();
+      assert.equal((await runMain([...args, existing])).code, 1);
+      assert.deepEqual(
+        Deno.statSync(existing).mtime,
+        before.mtime,
+        "the data file was not written",
+      );
+      assert.deepEqual(files(), filesBefore, "nothing was created beside it");
+    } finally {
+      taken.close();
+    }
+  });
+});
+
+Deno.test("serve logs an IPv6 address in brackets", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...START_FLAGS, MAIN, "--host", "::1", "--port", "0"],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  while (!log.includes("\n")) {
+    const { value, done } = await stderr.read();
+    if (done) break;
+    log += value;
+  }
+  child.kill("SIGTERM");
+  await stderr.cancel();
+  await child.status;
+  assert.match(log, /INFO pkgindex \S+ listening on \[::1\]:\d+ \(/);
+});
+
+Deno.test("serve exits 1 when its HTTP port is taken, closing the data file it opened", async () => {
+  await withTempDir(async (dir) => {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const path = `${dir}/index.db`;
+      const args = ["--host", "127.0.0.1", "--port", "0", "--data", path];
+      const result = await runMain([...args, "--http-port", `${taken.addr.port}`]);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        new RegExp(
+          `ERROR Cannot listen on 127\\.0\\.0\\.1:${taken.addr.port} for HTTP: .+; stopping\\n` +
+            `.* INFO Closed data file ${path}\\n.* INFO Stopped\\. `,
+        ),
+      );
+    } finally {
+      taken.close();
+    }
+  });
 });

@@ -251,7 +251,7 @@ Deno.test("POST /v1/explain says why an INDEX fails: the missing dependencies, o
       json: {
         line: "INDEX|ppl|gmp,cloog,ghc,gmp,ghc,zlib",
         reply: "FAIL",
-        reason: '2 of the 4 dependencies named are not indexed (in "missing"); index them first.',
+        reason: '2 of the 4 dependency names are not indexed (in "missing"); index them first.',
         missing: ["ghc", "zlib"],
       },
     });

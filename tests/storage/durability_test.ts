@@ -12,26 +12,19 @@ import {
   chainRequests,
   durableServerCommand,
   exchange,
+  failTest,
   recordingLogger,
   runMain,
   startServerProcess,
   TestClient,
   withServer,
 } from "../support/test_server.ts";
-
-async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "pkgindex_durability_" });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "../support/data_files.ts";
 
 /** Serves the data file at `path` in-process for the length of `body`, then closes it cleanly. */
 async function withDurableServer(path: string, body: (port: number) => Promise<void>) {
   const logger = recordingLogger();
-  const dataFile = openDurableIndex(path, { sync: "normal", logger });
+  const dataFile = openDurableIndex(path, { sync: "normal", logger, onDiverged: failTest });
   try {
     await withServer({ index: dataFile.durable, logger }, (server) => body(server.addr.port));
   } finally {
@@ -67,7 +60,7 @@ Deno.test("durable server sends no reply before the commit that holds its change
   let bytesWrittenAtCommit: number[] = [];
   let readBytesWritten = () => 0;
   const store: MutationStore = { commit: () => bytesWrittenAtCommit.push(readBytesWritten()) };
-  const durable = new DurableIndex({ index, store, logger });
+  const durable = new DurableIndex({ index, store, logger, onDiverged: failTest });
   await withServer({ index: durable, logger }, async (server) => {
     readBytesWritten = () => server.stats.bytesWritten;
     const client = await TestClient.connect(server.addr.port);
@@ -98,7 +91,7 @@ Deno.test("durable server answers ERROR and undoes the changes when a commit fai
       if (failing) throw new Error("disk I/O error");
     },
   };
-  const durable = new DurableIndex({ index, store, logger });
+  const durable = new DurableIndex({ index, store, logger, onDiverged: failTest });
   await withServer({ index: durable, logger }, async (server) => {
     const port = server.addr.port;
     assert.equal(await exchange(port, "INDEX|a|\n"), "OK\n");
@@ -110,9 +103,7 @@ Deno.test("durable server answers ERROR and undoes the changes when a commit fai
     assert.equal(server.stats.requests.INDEX.ERROR, 1);
     assert.equal(server.stats.requests.INDEX.OK, 2);
     assert.ok(
-      logger.lines.some((line) =>
-        / ERROR Commit of 1 change\(s\) failed; .*disk I\/O error/.test(line)
-      ),
+      logger.lines.some((line) => / ERROR Commit of 1 change failed; .*disk I\/O error/.test(line)),
     );
   });
 });
@@ -162,7 +153,7 @@ Deno.test("durable server loses no acknowledged change when killed with SIGKILL"
   for (const [round, killAfterMs] of [[1, 150], [2, 400], [3, 800]] as const) {
     await withTempDir(async (dir) => {
       const path = `${dir}/index.db`;
-      const server = await startServerProcess(durableServerCommand(dir, path));
+      const server = await startServerProcess(durableServerCommand(path));
       const workloads: Workload[] = await Promise.all(
         Array.from({ length: 8 }, async () => ({
           client: await TestClient.connect(server.port),
@@ -182,7 +173,7 @@ Deno.test("durable server loses no acknowledged change when killed with SIGKILL"
       const acknowledged = workloads.reduce((sum, w) => sum + w.indexed.size, 0);
       assert.ok(acknowledged > 0, "some changes were acknowledged before the kill");
 
-      const restarted = await startServerProcess(durableServerCommand(dir, path));
+      const restarted = await startServerProcess(durableServerCommand(path));
       try {
         for (const [i, workload] of workloads.entries()) {
           for (let p = 0; p < 40; p++) {
@@ -258,7 +249,9 @@ Deno.test("server refuses to start on a foreign, corrupt, inconsistent or unreac
 });
 
 Deno.test("server explains the missing permission when it may not touch the data file", async () => {
-  const result = await runMain(["--port", "0", "--data", "/tmp/pkgindex-no-permission.db"]);
+  const result = await runMain(["--port", "0", "--data", "/tmp/pkgindex-no-permission.db"], {
+    permissions: ["--allow-net", "--allow-env"],
+  });
   assert.equal(result.code, 1);
   assert.match(
     result.stderr,
@@ -269,14 +262,17 @@ Deno.test("server explains the missing permission when it may not touch the data
 Deno.test("server refuses a data file that another server is using", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/index.db`;
-    const first = await startServerProcess(durableServerCommand(dir, path));
+    const first = await startServerProcess(durableServerCommand(path));
     try {
       assert.equal(await exchange(first.port, "INDEX|a|\n"), "OK\n");
       const second = await runMain(["--port", "0", "--data", path], {
         permissions: ["--allow-net", "--allow-env", `--allow-read=${dir}`, `--allow-write=${dir}`],
       });
       assert.equal(second.code, 1);
-      assert.match(second.stderr, /data file '.*index\.db': database is locked/i);
+      assert.match(
+        second.stderr,
+        /ERROR Data file '.*index\.db' is in use by another process, such as another pkgindex server \(it holds the lock on '.*index\.db\.lock'\)\n$/,
+      );
       assert.equal(await exchange(first.port, "QUERY|a|\n"), "OK\n", "the first one is unharmed");
     } finally {
       assert.equal((await first.stop()).code, 0);
@@ -309,7 +305,7 @@ Deno.test("durable server answers ERROR only for the slice of a batch whose comm
       if (mutations.some((mutation) => mutation.name === "x2")) throw new Error("disk full");
     },
   };
-  const durable = new DurableIndex({ index, store, logger });
+  const durable = new DurableIndex({ index, store, logger, onDiverged: failTest });
   await withServer({ index: durable, logger }, async (server) => {
     const length = 250_000;
     const chain = chainRequests(length);
@@ -357,5 +353,88 @@ Deno.test("server refuses a data file with ids or dependency lists pkgindex neve
       assert.equal(result.code, 1, sql);
       assert.match(result.stderr, message);
     }
+  });
+});
+
+Deno.test("server refuses an existing empty data file unless started with --allow-empty-data", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/index.db`;
+    await Deno.writeFile(path, new Uint8Array());
+    const refused = await runMain(["--port", "0", "--data", path]);
+    assert.equal(refused.code, 1);
+    assert.equal(
+      refused.stderr.replace(/^\S+ /, ""),
+      `ERROR Data file '${path}' is empty (0 bytes), so the index it held is lost; restore it, ` +
+        "remove it to start a new one, or pass --allow-empty-data to start with an empty index\n",
+    );
+    assert.equal((await Deno.stat(path)).size, 0, "the file was left alone");
+
+    const server = await startServerProcess([...durableServerCommand(path), "--allow-empty-data"]);
+    assert.equal(await exchange(server.port, "INDEX|gmp|\n"), "OK\n");
+    assert.equal((await server.stop()).code, 0);
+    const restarted = await startServerProcess(durableServerCommand(path));
+    assert.equal(await exchange(restarted.port, "QUERY|gmp|\n"), "OK\n", "no flag needed any more");
+    assert.equal((await restarted.stop()).code, 0);
+  });
+});
+
+Deno.test("server refuses an empty data file beside a write-ahead log, and keeps the log", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/index.db`;
+    // A log holding committed packages, beside a data file that was then cut to zero bytes.
+    const store = SqliteStore.open(path);
+    store.prepareForWrites("normal");
+    store.commit([{ kind: "index", name: "gmp", dependencies: [] }]);
+    const log = await Deno.readFile(`${path}-wal`);
+    store.close();
+    await Deno.writeFile(path, new Uint8Array());
+    await Deno.writeFile(`${path}-wal`, log);
+
+    const refused = await runMain(["--port", "0", "--data", path]);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `ERROR Data file '${path}' is empty but its write-ahead log '${path}-wal' holds ` +
+          `${log.length} bytes, which starting would discard; restore the data file, or pass ` +
+          "--allow-empty-data to start with an empty index and discard the log\n$",
+      ),
+    );
+    assert.deepEqual(await Deno.readFile(`${path}-wal`), log, "the log is still there");
+  });
+});
+
+Deno.test("another process may read the data file while the server runs, and a commit waits out its lock", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/index.db`;
+    const server = await startServerProcess(durableServerCommand(path));
+    try {
+      assert.equal(await exchange(server.port, "INDEX|gmp|\nINDEX|isl|gmp\n"), "OK\nOK\n");
+      // What a backup (sqlite3 .backup) or a replication tool such as Litestream does.
+      const reader = new DatabaseSync(path);
+      try {
+        const stored = reader.prepare("SELECT name FROM packages ORDER BY name").all();
+        assert.deepEqual(stored.map((row) => row.name), ["gmp", "isl"]);
+        // Litestream takes a short write lock to checkpoint: the server's commit waits for it.
+        reader.exec("BEGIN IMMEDIATE");
+        const client = await TestClient.connect(server.port);
+        try {
+          await client.send("INDEX|cloog|gmp,isl\n");
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          reader.exec("COMMIT");
+          assert.equal(await client.readLine(), "OK\n");
+        } finally {
+          client.close();
+        }
+      } finally {
+        reader.close();
+      }
+    } finally {
+      assert.equal((await server.stop()).code, 0);
+    }
+    const reopened = new DatabaseSync(path);
+    const names = reopened.prepare("SELECT name FROM packages ORDER BY name").all();
+    reopened.close();
+    assert.deepEqual(names.map((row) => row.name), ["cloog", "gmp", "isl"]);
   });
 });

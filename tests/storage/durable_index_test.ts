@@ -4,13 +4,13 @@ import { PackageIndex } from "../../lib/index/package_index.ts";
 import type { Mutation } from "../../lib/storage/sqlite_store.ts";
 import { recordingLogger } from "../support/test_server.ts";
 
-/** A store that records each commit, and fails the ones it is told to. */
+/** A store that records each commit, and fails as many as it is told to. */
 class RecordingStore implements MutationStore {
   commits: Mutation[][] = [];
-  failNext = false;
+  failures = 0;
   commit(mutations: readonly Mutation[]): void {
-    if (this.failNext) {
-      this.failNext = false;
+    if (this.failures > 0) {
+      this.failures--;
       throw new Error("database or disk is full");
     }
     this.commits.push([...mutations]);
@@ -21,7 +21,10 @@ function setUp() {
   const index = new PackageIndex();
   const store = new RecordingStore();
   const logger = recordingLogger();
-  return { index, store, logger, durable: new DurableIndex({ index, store, logger }) };
+  const diverged: Error[] = [];
+  const onDiverged = (error: Error) => diverged.push(error);
+  const durable = new DurableIndex({ index, store, logger, onDiverged });
+  return { index, store, logger, diverged, durable };
 }
 
 Deno.test("DurableIndex commits every mutation of one turn in one transaction", async () => {
@@ -54,7 +57,7 @@ Deno.test("DurableIndex undoes a failed commit in memory, newest change first", 
   durable.index("b", ["a"]);
   assert.equal(await durable.whenDurable(), true);
 
-  store.failNext = true;
+  store.failures = 1;
   durable.index("c", ["b"]); // created
   durable.index("b", []); // re-indexed
   durable.remove("c"); // removed again
@@ -65,7 +68,7 @@ Deno.test("DurableIndex undoes a failed commit in memory, newest change first", 
   assert.equal(index.has("c"), false);
   assert.equal(index.dependentCount("a"), 1);
   assert.equal(durable.commitStats.failures, 1);
-  assert.ok(logger.lines.some((line) => /ERROR Commit of 5 change\(s\) failed/.test(line)));
+  assert.ok(logger.lines.some((line) => /ERROR Commit of 5 changes failed/.test(line)));
 
   assert.equal(durable.remove("b"), true, "the next commit works again");
   assert.equal(await durable.whenDurable(), true);
@@ -78,4 +81,59 @@ Deno.test("DurableIndex flush commits at once", () => {
   durable.flush();
   assert.equal(store.commits.length, 1);
   assert.equal(durable.whenDurable(), undefined);
+});
+
+Deno.test("DurableIndex logs failing commits once, and their count when one succeeds again", async () => {
+  const { durable, store, logger } = setUp();
+  store.failures = 3;
+  for (const names of [["a", "b"], ["c"], ["d", "e"]]) {
+    for (const name of names) durable.index(name, []);
+    assert.equal(await durable.whenDurable(), false);
+  }
+  durable.index("f", []);
+  assert.equal(await durable.whenDurable(), true);
+  durable.index("g", []);
+  assert.equal(await durable.whenDurable(), true);
+  assert.deepEqual(logger.lines.map((line) => line.replace(/^\S+ /, "")), [
+    "ERROR Commit of 2 changes failed; undone in memory and answered ERROR: database or disk " +
+    "is full. Further failures are counted until a commit succeeds",
+    "INFO Commits succeed again after 3 failed commits of 5 changes, all undone in memory and " +
+    "answered ERROR",
+  ]);
+  assert.equal(durable.commitStats.failures, 3);
+});
+
+Deno.test("DurableIndex stops committing and answers nothing durable once an undo fails", async () => {
+  const index = new PackageIndex();
+  const logger = recordingLogger();
+  const diverged: Error[] = [];
+  let commits = 0;
+  // The commit fails after something changed the index behind the wrapper's back: 'b' now
+  // depends on 'a', so undoing the new 'a' (removing it) is impossible.
+  const store: MutationStore = {
+    commit: () => {
+      commits++;
+      index.index("b", ["a"]);
+      throw new Error("disk I/O error");
+    },
+  };
+  const durable = new DurableIndex({
+    index,
+    store,
+    logger,
+    onDiverged: (error) => diverged.push(error),
+  });
+  durable.index("a", []);
+  assert.equal(await durable.whenDurable(), false, "the waiting replies become ERROR");
+  assert.deepEqual(diverged.map((error) => error.message), [
+    "Cannot undo the change to 'a' after a commit failed (disk I/O error): memory and the data " +
+    "file disagree, so every reply is ERROR until a restart reloads the file",
+  ]);
+  assert.deepEqual(logger.lines, [], "the owner logs the one line about it");
+  durable.index("c", []);
+  assert.equal(await durable.whenDurable(), false, "every later reply becomes ERROR too");
+  durable.flush();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(commits, 1, "nothing was committed after the divergence");
+  assert.equal(diverged.length, 1);
 });

@@ -1,15 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { DataFileError, SqliteStore } from "../../lib/storage/sqlite_store.ts";
-
-async function withTempDir(body: (dir: string) => Promise<void> | void): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "pkgindex_store_" });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "../support/data_files.ts";
 
 Deno.test("SqliteStore keeps committed packages and dependencies across reopening", async () => {
   await withTempDir((dir) => {
@@ -100,4 +92,23 @@ Deno.test("SqliteStore names the path when it cannot create the file", () => {
     () => SqliteStore.open("/nonexistent-directory/index.db"),
     /^DataFileError: Cannot open data file '\/nonexistent-directory\/index\.db': /,
   );
+});
+
+Deno.test("SqliteStore refuses a missing data file beside a write-ahead log, and starts anew when allowed", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/index.db`;
+    await Deno.writeTextFile(`${path}-wal`, "a log whose data file was deleted");
+    assert.throws(
+      () => SqliteStore.open(path),
+      (error: unknown) =>
+        error instanceof DataFileError &&
+        error.message.startsWith(
+          `Data file '${path}' is missing but its write-ahead log '${path}-wal' holds 33 bytes`,
+        ),
+    );
+    assert.equal(await Deno.readTextFile(`${path}-wal`), "a log whose data file was deleted");
+    const store = SqliteStore.open(path, { allowEmpty: true });
+    assert.deepEqual([...store.entries()], []);
+    store.close();
+  });
 });

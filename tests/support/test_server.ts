@@ -18,6 +18,11 @@ export function recordingLogger(): Logger & { lines: string[] } {
   return { lines, ...createLogger({ level: "debug", write: (line) => lines.push(line) }) };
 }
 
+/** For a callback that a test must never see called, such as `onDiverged`: throws `error`. */
+export function failTest(error: Error): never {
+  throw error;
+}
+
 /** Starts a server on an ephemeral port of 127.0.0.1, runs `body`, and always shuts it down. */
 export async function withServer(
   options: ServeOptions,
@@ -123,21 +128,15 @@ export const START_FLAGS: string[] = (() => {
   return words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"));
 })();
 
+/** The absolute path of deno.json, for `deno task --config`. */
+export const CONFIG: string = new URL("../../deno.json", import.meta.url).pathname;
+
 /**
- * The command that runs main.ts with a data file at `path`, allowed to read and write only in
- * `directory`; add flags after it.
+ * The command that runs main.ts with a data file at `path` and the permissions of
+ * `deno task start`; add flags after it.
  */
-export function durableServerCommand(directory: string, path: string): string[] {
-  return [
-    Deno.execPath(),
-    "run",
-    ...START_FLAGS,
-    `--allow-read=${directory}`,
-    `--allow-write=${directory}`,
-    MAIN,
-    "--data",
-    path,
-  ];
+export function durableServerCommand(path: string): string[] {
+  return [Deno.execPath(), "run", ...START_FLAGS, MAIN, "--data", path];
 }
 
 /** A pkgindex server running as a child process, as a user would start it. */
@@ -148,6 +147,8 @@ export interface ServerProcess {
   httpPort: number | undefined;
   /** The child process. */
   child: Deno.ChildProcess;
+  /** Resolves to everything logged so far once the log matches `pattern`. */
+  waitForLog(pattern: RegExp): Promise<string>;
   /** Sends SIGTERM, then does what {@linkcode ServerProcess.finish} does. */
   stop(): Promise<{ code: number; signal: Deno.Signal | null; log: string }>;
   /** Waits for the process to exit and returns its exit code and everything it logged. */
@@ -159,28 +160,38 @@ export interface ServerProcess {
  * or a compiled binary) with `--host 127.0.0.1 --port 0` added, and resolves once it logs that
  * it listens (and, when `command` includes `--http-port` or `--metrics-port`, where its HTTP
  * listener is).
+ * `options.env` adds variables to the environment it inherits.
  */
-export async function startServerProcess(command: string[]): Promise<ServerProcess> {
+export async function startServerProcess(
+  command: string[],
+  options: { env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
   const [program, ...args] = command;
   const child = new Deno.Command(program!, {
     args: [...args, "--host", "127.0.0.1", "--port", "0"],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
+    env: options.env ?? {},
   }).spawn();
   const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  const waitForLog = async (pattern: RegExp) => {
+    while (!pattern.test(log)) {
+      const { value, done } = await stderr.read();
+      if (done) {
+        const status = await child.status;
+        throw new Error(`Server exited with code ${status.code} before logging ${pattern}: ${log}`);
+      }
+      log += value;
+    }
+    return log;
+  };
   const listening = /listening on 127\.0\.0\.1:(\d+)/;
   const http = /over HTTP on [^\s]+:(\d+)/;
   const wantsHttp = command.includes("--http-port") || command.includes("--metrics-port");
-  let log = "";
-  while (!listening.test(log) || (wantsHttp && !http.test(log))) {
-    const { value, done } = await stderr.read();
-    if (done) {
-      const status = await child.status;
-      throw new Error(`Server exited with code ${status.code} before listening: ${log}`);
-    }
-    log += value;
-  }
+  await waitForLog(listening);
+  if (wantsHttp) await waitForLog(http);
   const finish = async () => {
     for (let chunk = await stderr.read(); !chunk.done; chunk = await stderr.read()) {
       log += chunk.value;
@@ -192,6 +203,7 @@ export async function startServerProcess(command: string[]): Promise<ServerProce
     port: Number(listening.exec(log)![1]),
     httpPort: wantsHttp ? Number(http.exec(log)![1]) : undefined,
     child,
+    waitForLog,
     finish,
     stop() {
       child.kill("SIGTERM");

@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { createLogger } from "../../lib/util/log.ts";
 import { createRandom } from "../../lib/tools/random.ts";
 import { PackageIndex } from "../../lib/index/package_index.ts";
-import { Request } from "../../lib/protocol/request_parser.ts";
+import { MAX_NAME_BYTES } from "../../lib/protocol/names.ts";
 import { serve } from "../../lib/server/server.ts";
 import { brokenMessage, runStress, sliceEvenly } from "../../lib/tools/stress.ts";
 import { generatePackages } from "../../lib/tools/synthetic_packages.ts";
+import { exchange, withServer } from "../support/test_server.ts";
 
 const quiet = createLogger({ level: "error", write: () => {} });
 
@@ -15,21 +16,36 @@ Deno.test("sliceEvenly gives equal slices and the remainder to the last", () => 
   assert.deepEqual(sliceEvenly([1, 2], 3), [[], [], [1, 2]]);
 });
 
-Deno.test("brokenMessage makes all four kinds, each one the parser rejects", () => {
+Deno.test("brokenMessage makes only what every server must reject, and pkgindex's own cases with strict", async () => {
   const random = createRandom(5);
-  const spec = { name: "cloog", dependencies: ["gmp", "isl"] };
-  const seen = new Set<string>();
-  for (let i = 0; i < 200; i++) {
-    for (const candidate of [spec, { name: "gmp", dependencies: [] }]) {
-      const message = brokenMessage(candidate, random);
-      assert.ok(message.endsWith("\n"));
-      const request = new Request();
-      request.parse(new TextEncoder().encode(message), 0);
-      assert.equal(request.command, -1, message);
-      seen.add(message.replace(/gmp|cloog/g, "x"));
-    }
+  const specs = [{ name: "cloog", dependencies: ["gmp", "isl"] }, {
+    name: "gmp",
+    dependencies: [],
+  }];
+  const made = (strict: boolean) =>
+    new Set(
+      Array.from({ length: 400 }, (_, i) => brokenMessage(specs[i % 2]!, { random, strict })),
+    );
+  const unknownCommand = /^(BLINDEX|REMOVES|QUER|LIZARD|I)\|(cloog|gmp)\|(gmp,isl)?\n$/;
+  const twoFields = /^INDEX\|(cloog|gmp)[=+\u2603 ](cloog|gmp)\n$/;
+  const harness = made(false);
+  for (const message of harness) {
+    assert.ok(unknownCommand.test(message) || twoFields.test(message), JSON.stringify(message));
   }
-  assert.ok(seen.size >= 7, [...seen].join(" "));
+  assert.equal(harness.size, 2 * 5 + 2 * 4, "every unknown command and joining character");
+  const strictOnly = [...made(true)].filter((message) => !harness.has(message));
+  const shapes = new Set(
+    strictOnly.map((message) =>
+      message.includes("\u2603") ? "non-ASCII name" : message.includes(",\n") ? "empty entry" : (
+        message.split("|")[1]!.length > MAX_NAME_BYTES ? "long name" : message
+      )
+    ),
+  );
+  assert.deepEqual([...shapes].sort(), ["empty entry", "long name", "non-ASCII name"]);
+  await withServer({}, async (server) => {
+    const all = [...harness, ...strictOnly];
+    assert.equal(await exchange(server.addr.port, all.join("")), "ERROR\n".repeat(all.length));
+  });
 });
 
 Deno.test("runStress passes against pkgindex, cleaning up what an earlier run left", async () => {
@@ -105,6 +121,55 @@ async function answerLines(
     conn.close();
   }
 }
+
+/**
+ * A correct server whose names are looser than pkgindex's: any text without `|` or `,`, non-ASCII
+ * included, and empty entries in a dependency list are skipped. The protocol allows both.
+ */
+function serveLenient(): { port: number; close: () => Promise<void> } {
+  const indexed = new Map<string, string[]>();
+  return serveFake((line) => {
+    const [command, name, list, ...rest] = line.split("|");
+    if (list === undefined || rest.length > 0 || name === "") return "ERROR\n";
+    const dependencies = list.split(",").filter((dependency) => dependency !== "");
+    if (command === "INDEX") {
+      if (!dependencies.every((dependency) => indexed.has(dependency))) return "FAIL\n";
+      indexed.set(name!, dependencies);
+      return "OK\n";
+    }
+    if (command === "REMOVE") {
+      if ([...indexed.values()].some((list) => list.includes(name!))) return "FAIL\n";
+      indexed.delete(name!);
+      return "OK\n";
+    }
+    if (command === "QUERY") return indexed.has(name!) ? "OK\n" : "FAIL\n";
+    return "ERROR\n";
+  });
+}
+
+Deno.test("runStress passes a correct server with looser names, and fails it only with strict", async () => {
+  const server = serveLenient();
+  try {
+    const options = {
+      hostname: "127.0.0.1",
+      port: server.port,
+      packages: generatePackages({ count: 100, seed: 4 }),
+      concurrency: 4,
+      seed: 4,
+      unluckiness: 100,
+      timeoutMs: 10_000,
+    };
+    const result = await runStress(options);
+    assert.equal(result.failure, undefined);
+    const strict = await runStress({ ...options, strict: true });
+    assert.match(
+      strict.failure ?? "",
+      /phase 'index' sent "INDEX\|.*" and received "(OK|FAIL)\\n"; expected "ERROR\\n"/,
+    );
+  } finally {
+    await server.close();
+  }
+});
 
 Deno.test("runStress fails on a wrong reply, naming the client, message and reply", async () => {
   const server = serveFake(() => "OK\n");
