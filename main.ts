@@ -8,6 +8,7 @@
  */
 
 import { BENCH } from "./lib/cli/bench.ts";
+import { EXPLAIN } from "./lib/cli/explain.ts";
 import { SEND } from "./lib/cli/send.ts";
 import { SERVE } from "./lib/cli/serve.ts";
 import { STRESS } from "./lib/cli/stress.ts";
@@ -19,7 +20,7 @@ import {
 } from "./lib/cli/subcommand.ts";
 
 /** Every subcommand, in the order `--help` lists them; the first runs when none is named. */
-const SUBCOMMANDS: readonly AnySubcommand[] = [SERVE, SEND, STRESS, BENCH];
+const SUBCOMMANDS: readonly AnySubcommand[] = [SERVE, SEND, EXPLAIN, STRESS, BENCH];
 
 /**
  * Runs pkgindex with command-line `args` and resolves to the process exit code. The first

@@ -43,6 +43,17 @@ export function pinned(role: "server" | "client", command: string[]): string[] {
 }
 
 /**
+ * Pins every thread of this process (and the workers it starts later) to the cores of `role`,
+ * for a benchmark that measures from inside its own process; does nothing when unpinned.
+ */
+export async function pinThisProcess(role: "server" | "client"): Promise<void> {
+  if (PINNING === undefined) return;
+  const args = ["-a", "-c", "-p", PINNING[role], String(Deno.pid)];
+  const output = await new Deno.Command("taskset", { args, stdout: "null" }).output();
+  if (!output.success) throw new Error(`Cannot pin this process with taskset ${args.join(" ")}`);
+}
+
+/**
  * Runs `command` (a server that logs `listening on HOST:PORT` to standard error) and resolves
  * once it is listening. What it logs later is passed through; what it prints on standard output
  * is collected in `output`.

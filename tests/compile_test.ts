@@ -73,7 +73,7 @@ Deno.test({
   async fn() {
     try {
       deepStrictEqual(await run(["--version"]), { code: 0, stdout: `pkgindex ${VERSION}\n` });
-      const pkgindex = await startServerProcess([binary, "--metrics-port", "0"]);
+      const pkgindex = await startServerProcess([binary, "--http-port", "0"]);
       const port = String(pkgindex.port);
       deepStrictEqual(await run(["send", "--port", port, "INDEX|gmp|", "QUERY|gmp|", "?"]), {
         code: 0,
@@ -84,7 +84,7 @@ Deno.test({
         code: 0,
         stdout: "OK\n",
       });
-      const health = await fetch(`http://127.0.0.1:${pkgindex.metricsPort}/healthz`);
+      const health = await fetch(`http://127.0.0.1:${pkgindex.httpPort}/healthz`);
       strictEqual(`${health.status} ${await health.text()}`, "200 ok\n");
       const { code, log } = await pkgindex.stop();
       strictEqual(code, 0, log);

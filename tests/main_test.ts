@@ -90,7 +90,7 @@ Deno.test("pkgindex --version prints the version", async () => {
   strictEqual(result.code, 0);
 });
 
-Deno.test("pkgindex serves /metrics and /healthz on --metrics-port until SIGTERM", async () => {
+Deno.test("pkgindex serves /metrics and /healthz on the deprecated --metrics-port, with a warning", async () => {
   const pkgindex = await startServerProcess([
     Deno.execPath(),
     "run",
@@ -104,9 +104,9 @@ Deno.test("pkgindex serves /metrics and /healthz on --metrics-port until SIGTERM
   const options = { hostname: "127.0.0.1", port: pkgindex.port };
   for await (const batch of send(messages, options)) replies.push(...batch);
   strictEqual(replies.join(" "), "OK OK FAIL");
-  const health = await fetch(`http://127.0.0.1:${pkgindex.metricsPort}/healthz`);
+  const health = await fetch(`http://127.0.0.1:${pkgindex.httpPort}/healthz`);
   strictEqual(`${health.status} ${await health.text()}`, "200 ok\n");
-  const metrics = await fetch(`http://127.0.0.1:${pkgindex.metricsPort}/metrics`);
+  const metrics = await fetch(`http://127.0.0.1:${pkgindex.httpPort}/metrics`);
   const samples = parseExposition(await metrics.text());
   strictEqual(samples.get('pkgindex_requests_total{command="INDEX",result="OK"}'), 2);
   strictEqual(samples.get('pkgindex_requests_total{command="QUERY",result="FAIL"}'), 1);
@@ -114,28 +114,69 @@ Deno.test("pkgindex serves /metrics and /healthz on --metrics-port until SIGTERM
   strictEqual(samples.get("pkgindex_dependency_edges"), 1);
   const { code, log } = await pkgindex.stop();
   strictEqual(code, 0, log);
+  assert.match(log, /WARN --metrics-port is deprecated; use --http-port\. /);
   strictEqual(log.includes("Received SIGTERM; shutting down"), true, log);
 });
 
-Deno.test("pkgindex with --data reports its commits on /metrics", async () => {
+Deno.test("pkgindex serves /v1/ on --http-port, logs JSON lines, and closes /v1/ off loopback without a token", async () => {
+  const pkgindex = await startServerProcess([
+    Deno.execPath(),
+    "run",
+    ...START_FLAGS,
+    MAIN,
+    "--http-port",
+    "0",
+    "--http-host",
+    "0.0.0.0",
+    "--log-format",
+    "json",
+  ]);
+  const url = (path: string) => `http://127.0.0.1:${pkgindex.httpPort}${path}`;
+  const closed = await fetch(url("/v1/info"));
+  strictEqual(closed.status, 401);
+  await closed.body?.cancel();
+  const health = await fetch(url("/healthz"));
+  strictEqual(`${health.status} ${await health.text()}`, "200 ok\n");
+  const { code, log } = await pkgindex.stop();
+  strictEqual(code, 0, log);
+  const lines = log.trim().split("\n").map((line) => JSON.parse(line));
+  for (const line of lines) assert.deepEqual(Object.keys(line), ["time", "level", "message"]);
+  assert.deepEqual(lines.filter(({ level }) => level === "warn").map(({ message }) => message), [
+    `The HTTP listener on 0.0.0.0:${pkgindex.httpPort} is not on a loopback address and ` +
+    "PKGINDEX_HTTP_TOKEN is not set: /v1/ answers 401 to every request (/metrics and /healthz " +
+    "stay open).",
+  ]);
+});
+
+Deno.test("pkgindex with --data reports its commits on /metrics and /v1/info", async () => {
   const dir = await Deno.makeTempDir({ prefix: "pkgindex_metrics_" });
   try {
     const path = `${dir}/index.db`;
     const pkgindex = await startServerProcess([
       ...durableServerCommand(path),
-      "--metrics-port",
+      "--http-port",
       "0",
     ]);
     const options = { hostname: "127.0.0.1", port: pkgindex.port };
     for (const message of ["INDEX|gmp|", "INDEX|isl|gmp", "QUERY|isl|"]) {
       for await (const replies of send([[message]], options)) strictEqual(replies.join(), "OK");
     }
-    const metrics = await fetch(`http://127.0.0.1:${pkgindex.metricsPort}/metrics`);
+    const metrics = await fetch(`http://127.0.0.1:${pkgindex.httpPort}/metrics`);
     const samples = parseExposition(await metrics.text());
     strictEqual(samples.get("pkgindex_commits_total"), 2, "one commit per mutating connection");
     strictEqual(samples.get("pkgindex_commit_failures_total"), 0);
     strictEqual(samples.get('pkgindex_commit_duration_seconds_bucket{le="+Inf"}'), 2);
     strictEqual(samples.get("pkgindex_packages"), 2);
+    const info = await (await fetch(`http://127.0.0.1:${pkgindex.httpPort}/v1/info`)).json();
+    strictEqual(info.packages, 2);
+    assert.deepEqual(Object.keys(info.commits), [
+      "committed",
+      "failed",
+      "totalSeconds",
+      "maxSeconds",
+    ]);
+    strictEqual(info.commits.committed, 2);
+    strictEqual(info.commits.failed, 0);
     const { code, log } = await pkgindex.stop();
     strictEqual(code, 0, log);
   } finally {
@@ -146,10 +187,10 @@ Deno.test("pkgindex with --data reports its commits on /metrics", async () => {
 Deno.test("main prints usage naming every flag and subcommand for --help", async () => {
   const help = await runMain(["--help"]);
   assert.equal(help.code, 0);
-  for (const flag of Object.keys(SERVE_FLAGS)) {
-    assert.match(help.stdout, new RegExp(`--${flag} `));
+  for (const [name, flag] of Object.entries(SERVE_FLAGS)) {
+    assert.match(help.stdout, new RegExp(flag.environmentOnly ? `${flag.env} ` : `--${name} `));
   }
-  for (const subcommand of ["send", "stress", "bench"]) {
+  for (const subcommand of ["send", "explain", "stress", "bench"]) {
     assert.match(help.stdout, new RegExp(`pkgindex ${subcommand} `));
   }
 });

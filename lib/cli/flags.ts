@@ -22,6 +22,11 @@ export interface Flag<T> {
   readonly help: string;
   /** The environment variable read when the flag is not given, if any. */
   readonly env: string | undefined;
+  /**
+   * Whether the value may come only from `env`, never from the command line, as a secret must:
+   * every user of the machine can read a process's command line.
+   */
+  readonly environmentOnly: boolean;
   /** The value when neither the flag nor its variable is given. */
   readonly defaultValue: T;
   /** How the usage shows the default; `undefined` to show none. */
@@ -67,6 +72,8 @@ export interface FlagOptions {
 
 /** Options of a flag that takes a value. */
 export interface ValueFlagOptions<D> extends FlagOptions {
+  /** Read from `env` only, never from the command line (for secrets). Default: false. */
+  environmentOnly?: boolean;
   /** The value's placeholder in the usage, such as `PORT`. */
   valueName: string;
   /** The value when the flag is not given. */
@@ -83,6 +90,7 @@ function valueFlag<T, D>(
     valueName: options.valueName,
     help: options.help,
     env: options.env,
+    environmentOnly: options.environmentOnly ?? false,
     defaultValue: options.default,
     defaultText: options.defaultText ??
       (options.default === undefined ? undefined : String(options.default)),
@@ -184,7 +192,8 @@ export function choiceFlag<T extends string, D extends T | undefined>(
 }
 
 /**
- * A flag taking any text but the empty string; `expected` says what the text should be.
+ * A flag taking any text but the empty string; `expected` says what the text should be. With
+ * `environmentOnly`, the text comes only from the flag's variable.
  *
  * @example
  * ```ts
@@ -194,6 +203,8 @@ export function choiceFlag<T extends string, D extends T | undefined>(
  * const host = textFlag({ valueName: "HOST", help: "address", default: "0.0.0.0", expected: "a host name or address" });
  * assert.equal(host.parse("::1", "--host"), "::1");
  * assert.throws(() => host.parse("", "--host"), /^UsageError: Cannot use --host '': expected a host name or address$/);
+ * const token = textFlag({ valueName: "TOKEN", help: "secret", env: "TOKEN", environmentOnly: true, default: undefined, expected: "a token" });
+ * assert.equal(token.environmentOnly, true);
  * ```
  */
 export function textFlag<D extends string | undefined>(
@@ -221,6 +232,7 @@ export function switchFlag(options: FlagOptions): Flag<boolean> {
     valueName: undefined,
     help: options.help,
     env: options.env,
+    environmentOnly: false,
     defaultValue: false,
     defaultText: undefined,
     parse: (text, source) => {

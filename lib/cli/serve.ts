@@ -1,13 +1,15 @@
 /**
  * `pkgindex serve`: runs the server until SIGINT or SIGTERM, with an optional data file and an
- * optional HTTP listener for metrics and health.
+ * optional HTTP listener for metrics, health and the inspection API.
  *
  * @module
  */
 
 import { PackageIndex } from "../index/package_index.ts";
+import { inspectionAccess } from "../ops/bearer_token.ts";
 import { renderMetrics } from "../ops/metrics.ts";
-import { serveMetrics } from "../ops/http_server.ts";
+import { serveHttp } from "../ops/http_server.ts";
+import { createInspectionApi } from "../ops/inspection_api.ts";
 import { serve, SERVE_DEFAULTS } from "../server/server.ts";
 import {
   openDurableIndex,
@@ -16,7 +18,13 @@ import {
 } from "../storage/durable_index.ts";
 import { SYNC_MODES, type SyncMode } from "../storage/sqlite_store.ts";
 import { errorMessage } from "../util/errors.ts";
-import { createLogger, LOG_LEVELS, type LogLevel } from "../util/log.ts";
+import {
+  createLogger,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LogLevel,
+} from "../util/log.ts";
 import { formatHostPort, listenTcp } from "../util/net.ts";
 import { plural } from "../util/plural.ts";
 import { VERSION } from "../util/version.ts";
@@ -30,6 +38,7 @@ import {
   textFlag,
   UsageError,
 } from "./flags.ts";
+import { HTTP_TOKEN_FLAG } from "./http_flags.ts";
 import { ServeLifecycle } from "./serve_lifecycle.ts";
 import type { CommandLineContext, Subcommand } from "./subcommand.ts";
 
@@ -49,8 +58,18 @@ export interface ServeConfig {
   logLevel: LogLevel;
   /** The data file that keeps the index across restarts; memory only when absent. */
   data?: DataFileConfig;
-  /** The HTTP port of `/metrics` and `/healthz`, on the same host; `undefined` for none. */
-  metricsPort: number | undefined;
+  /** The address of the HTTP listener. */
+  httpHost: string;
+  /** The port of the HTTP listener (`/metrics`, `/healthz`, `/v1/`); `undefined` for none. */
+  httpPort: number | undefined;
+  /** The bearer token `/v1/` requires, from `PKGINDEX_HTTP_TOKEN`; `undefined` for none. */
+  httpToken: string | undefined;
+  /** Milliseconds an INDEX may take in the index before it goes into the slow log. */
+  slowlogThreshold: number;
+  /** How log lines are written. */
+  logFormat: LogFormat;
+  /** Warnings about the command line, logged once the logger exists (deprecated flags). */
+  warnings: string[];
 }
 
 /** The data file of `pkgindex serve --data` and how it is used. */
@@ -134,15 +153,49 @@ export const SERVE_FLAGS = {
     help: "with --data: start with an empty index even though the file exists but is empty, " +
       "or an empty file has a write-ahead log beside it (which is then discarded)",
   }),
+  "http-port": integerFlag({
+    valueName: "PORT",
+    help: "serve GET /metrics (Prometheus), GET /healthz and the inspection API /v1/ over HTTP " +
+      "on this port, 0 for any free one",
+    env: "PKGINDEX_HTTP_PORT",
+    default: undefined,
+    defaultText: "off",
+    min: 0,
+    max: 65535,
+  }),
+  "http-host": textFlag({
+    valueName: "HOST",
+    help: "address of the HTTP listener; on one that is not loopback, /v1/ requires " +
+      "PKGINDEX_HTTP_TOKEN",
+    env: "PKGINDEX_HTTP_HOST",
+    default: "127.0.0.1",
+    expected: "a host name or address",
+  }),
+  "http-token": HTTP_TOKEN_FLAG,
   "metrics-port": integerFlag({
     valueName: "PORT",
-    help: "serve GET /metrics (Prometheus) and GET /healthz over HTTP on this port of the same " +
-      "host",
+    help: "deprecated spelling of --http-port",
     env: "PKGINDEX_METRICS_PORT",
     default: undefined,
     defaultText: "off",
     min: 0,
     max: 65535,
+  }),
+  "slowlog-threshold": integerFlag({
+    valueName: "MS",
+    help: "put INDEX requests that take this many milliseconds or more in the slow log " +
+      "(GET /v1/slowlog)",
+    env: "PKGINDEX_SLOWLOG_THRESHOLD",
+    default: SERVE_DEFAULTS.slowlogThreshold,
+    min: 0,
+    max: 3_600_000,
+  }),
+  "log-format": choiceFlag({
+    valueName: "FORMAT",
+    help: "text, or json for one JSON object per line",
+    env: "PKGINDEX_LOG_FORMAT",
+    default: "text",
+    choices: LOG_FORMATS,
   }),
 } as const;
 
@@ -207,12 +260,44 @@ function configureServe(
     ...(values.data === undefined ? {} : {
       data: { path: values.data, sync: values.sync, allowEmpty: values["allow-empty-data"] },
     }),
-    metricsPort: values["metrics-port"],
+    ...httpPortOf(values["http-port"], values["metrics-port"], sourceOf),
+    httpHost: values["http-host"],
+    httpToken: values["http-token"],
+    slowlogThreshold: values["slowlog-threshold"],
+    logFormat: values["log-format"],
+  };
+}
+
+/**
+ * The HTTP port from `--http-port` or its deprecated spelling `--metrics-port` (not both), with
+ * the warning the deprecated one earns.
+ */
+function httpPortOf(
+  httpPort: number | undefined,
+  metricsPort: number | undefined,
+  sourceOf: (flag: "http-port" | "metrics-port") => string | undefined,
+): { httpPort: number | undefined; warnings: string[] } {
+  if (metricsPort === undefined) return { httpPort, warnings: [] };
+  const deprecated = sourceOf("metrics-port")!;
+  if (httpPort !== undefined) {
+    throw new UsageError(
+      `Cannot use ${sourceOf("http-port")} '${httpPort}' and ${deprecated} '${metricsPort}' ` +
+        `together: ${deprecated} is the deprecated spelling of ${sourceOf("http-port")}`,
+    );
+  }
+  const replacement = deprecated.startsWith("--") ? "--http-port" : "PKGINDEX_HTTP_PORT";
+  return {
+    httpPort: metricsPort,
+    warnings: [
+      `${deprecated} is deprecated; use ${replacement}. The HTTP listener binds --http-host ` +
+      "(default 127.0.0.1), not --host.",
+    ],
   };
 }
 
 async function runServer(config: ServeConfig): Promise<number> {
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  for (const warning of config.warnings) logger.warn(warning);
   const lifecycle = new ServeLifecycle(logger);
   let listener: Deno.TcpListener;
   let dataFile: OpenedDataFile | undefined;
@@ -242,6 +327,7 @@ async function runServer(config: ServeConfig): Promise<number> {
     maxLineBytes: config.maxLineBytes,
     maxConnections: config.maxConnections,
     idleTimeout: config.idleTimeout,
+    slowlogThreshold: config.slowlogThreshold,
     logger,
     index: dataFile?.durable ?? index,
   });
@@ -253,13 +339,13 @@ async function runServer(config: ServeConfig): Promise<number> {
         ? "memory only)"
         : `data=${config.data.path} sync=${config.data.sync})`),
   );
-  let metrics: Deno.HttpServer<Deno.NetAddr> | undefined;
-  if (config.metricsPort !== undefined) {
+  let http: Deno.HttpServer<Deno.NetAddr> | undefined;
+  if (config.httpPort !== undefined) {
     const commits = dataFile?.durable.commitStats;
     try {
-      metrics = serveMetrics({
-        hostname: config.hostname,
-        port: config.metricsPort,
+      http = serveHttp({
+        hostname: config.httpHost,
+        port: config.httpPort,
         render: () =>
           renderMetrics({
             stats: server.stats,
@@ -267,17 +353,30 @@ async function runServer(config: ServeConfig): Promise<number> {
             ...(commits === undefined ? {} : { commits }),
           }),
         healthy: () => !lifecycle.stopping,
+        inspection: createInspectionApi({
+          index,
+          server,
+          maxLineBytes: config.maxLineBytes,
+          ...(commits === undefined ? {} : { commits }),
+        }),
+        ...(config.httpToken === undefined ? {} : { token: config.httpToken }),
+        logger,
       });
-      logger.info(
-        `Serving /metrics and /healthz on ${
-          formatHostPort(metrics.addr.hostname, metrics.addr.port)
-        }`,
-      );
+      const { hostname, port } = http.addr;
+      const address = formatHostPort(hostname, port);
+      logger.info(`Serving /metrics, /healthz and /v1/ over HTTP on ${address}`);
+      if (inspectionAccess(hostname, config.httpToken) === "closed") {
+        logger.warn(
+          `The HTTP listener on ${address} is not on a loopback address and ` +
+            "PKGINDEX_HTTP_TOKEN is not set: /v1/ answers 401 to every request (/metrics and " +
+            "/healthz stay open).",
+        );
+      }
     } catch (error) {
       lifecycle.fail(errorMessage(error));
     }
   }
-  return await lifecycle.serveUntilStopped({ server, metrics, dataFile });
+  return await lifecycle.serveUntilStopped({ server, metrics: http, dataFile });
 }
 
 function loadDataFile(

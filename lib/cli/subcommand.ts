@@ -98,6 +98,12 @@ export function parseCommandLine<F extends Flags, C>(
     const flag = Object.hasOwn(subcommand.flags, name) ? subcommand.flags[name] : undefined;
     if (flag === undefined) throw new UsageError(`Unknown option '${arg.split("=")[0]}'`);
     const source = `--${name}`;
+    if (flag.environmentOnly) {
+      throw new UsageError(
+        `Cannot use ${source} on the command line: set ${flag.env} instead (every user of the ` +
+          "machine can read a command line)",
+      );
+    }
     if (flag.valueName === undefined) {
       if (equals !== -1) throw new UsageError(`Cannot use ${source} with a value: it is a switch`);
       given.set(name, { text: "true", source });
@@ -159,6 +165,7 @@ export function formatUsage<F extends Flags, C>(subcommand: Subcommand<F, C>): s
   const synopsis = `pkgindex ${subcommand.name} [options]` +
     (subcommand.arguments === undefined ? "" : ` ${subcommand.arguments}`);
   const rows: [string, string][] = Object.entries(subcommand.flags).map(([name, flag]) => {
+    if (flag.environmentOnly) return [flag.env!, `${flag.help} (environment only)`];
     const notes = [
       flag.env,
       flag.defaultText === undefined ? undefined : `default ${flag.defaultText}`,

@@ -5,9 +5,14 @@
  * @module
  */
 
-import { COMMAND_TABLE, COMMANDS, type IndexOperations } from "../protocol/command_table.ts";
+import {
+  COMMAND_TABLE,
+  COMMANDS,
+  type CommandSpec,
+  type IndexOperations,
+} from "../protocol/command_table.ts";
 import { REPLY_CODES } from "../protocol/replies.ts";
-import { Request } from "../protocol/request_parser.ts";
+import { Request, requestName } from "../protocol/request_parser.ts";
 import { PackageIndex } from "../index/package_index.ts";
 import { errorMessage } from "../util/errors.ts";
 import { closeQuietly, writeAll } from "../util/io.ts";
@@ -15,6 +20,7 @@ import { createLogger, type Logger } from "../util/log.ts";
 import { formatHostPort, listenTcp } from "../util/net.ts";
 import { ReplyBuffer } from "./reply_buffer.ts";
 import { readRequestBatches } from "./request_reader.ts";
+import { Slowlog } from "./slowlog.ts";
 import { ServerStats } from "./stats.ts";
 
 /** Options for {@linkcode serve}. */
@@ -37,6 +43,11 @@ export interface ServeOptions {
   idleTimeout?: number;
   /** Seconds shutdown waits for replies still being written before it closes their connections. Default: `5`. */
   shutdownGrace?: number;
+  /**
+   * Milliseconds an INDEX may take in the index before it goes into the slow log. Default: `5`.
+   * Only requests that name dependencies are timed; the others cost one name's work.
+   */
+  slowlogThreshold?: number;
   /** The index to serve. Default: a new, empty {@linkcode PackageIndex}. */
   index?: IndexOperations;
   /** Where to log. Default: standard error at level `info`. */
@@ -51,6 +62,7 @@ export const SERVE_DEFAULTS = {
   maxConnections: 10000,
   idleTimeout: 300,
   shutdownGrace: 5,
+  slowlogThreshold: 5,
 } as const;
 
 /** Accept errors that mean the process is out of a resource, not that one client went away. */
@@ -59,12 +71,44 @@ const RESOURCE_EXHAUSTED = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
 /** One open connection and what the server needs to know about it. */
 interface Session {
   readonly conn: Deno.TcpConn;
+  /** `Date.now()` when it was accepted. */
+  readonly openedAt: number;
   /** `Date.now()` when bytes last arrived (a reply still being written counts as idle time). */
   lastActive: number;
+  /** Lines answered, counted slice by slice. */
+  requests: number;
+  /** Bytes received. */
+  bytesIn: number;
+  /** Bytes of replies sent. */
+  bytesOut: number;
   /** True from the moment bytes are read until the replies to the lines they completed are written. */
   owesReplies: boolean;
   /** `Date.now()` when the write of the current replies began; 0 when not writing. */
   writingSince: number;
+}
+
+/** One open connection, as {@linkcode Server.connections} shows it. */
+export interface ConnectionInfo {
+  /** The client's address and port. */
+  peer: string;
+  /** `Date.now()` when it was accepted. */
+  openedAt: number;
+  /** `Date.now()` when bytes last arrived. */
+  lastActive: number;
+  /** Lines answered so far (the batch being answered is counted when its slice ends). */
+  requests: number;
+  /** Bytes received. */
+  bytesIn: number;
+  /** Bytes of replies sent. */
+  bytesOut: number;
+}
+
+/** Some of the open connections, and how many there are. */
+export interface ConnectionList {
+  /** The oldest open connections, up to the limit asked for. */
+  connections: ConnectionInfo[];
+  /** How many connections are open. */
+  total: number;
 }
 
 /**
@@ -91,6 +135,8 @@ export class Server {
   readonly addr: Deno.NetAddr;
   /** Counters of everything the server has done. */
   readonly stats: ServerStats = new ServerStats();
+  /** The last INDEX requests that took the slow log threshold or longer. */
+  readonly slowlog: Slowlog;
   /**
    * The request being answered. One object serves every connection: a request is parsed and
    * answered without awaiting anything in between.
@@ -127,6 +173,7 @@ export class Server {
     this.#maxConnections = options.maxConnections ?? SERVE_DEFAULTS.maxConnections;
     this.#idleTimeoutMs = (options.idleTimeout ?? SERVE_DEFAULTS.idleTimeout) * 1000;
     this.#shutdownGraceMs = (options.shutdownGrace ?? SERVE_DEFAULTS.shutdownGrace) * 1000;
+    this.slowlog = new Slowlog(options.slowlogThreshold ?? SERVE_DEFAULTS.slowlogThreshold);
     this.#listener = options.listener ?? listenTcp(hostname, port);
     this.addr = this.#listener.addr;
     if (this.#idleTimeoutMs > 0) {
@@ -145,6 +192,23 @@ export class Server {
   shutdown(): Promise<void> {
     this.#shutdownTask ??= this.#shutdown();
     return this.#shutdownTask;
+  }
+
+  /** The oldest `limit` open connections with their counters, and how many are open. */
+  connections(limit: number): ConnectionList {
+    const connections: ConnectionInfo[] = [];
+    for (const session of this.#sessions) {
+      if (connections.length === limit) break;
+      connections.push({
+        peer: formatAddress(session.conn.remoteAddr),
+        openedAt: session.openedAt,
+        lastActive: session.lastActive,
+        requests: session.requests,
+        bytesIn: session.bytesIn,
+        bytesOut: session.bytesOut,
+      });
+    }
+    return { connections, total: this.#sessions.size };
   }
 
   async #shutdown(): Promise<void> {
@@ -217,7 +281,17 @@ export class Server {
 
   /** Serves one connection until it ends. Never rejects: a connection's failure stays its own. */
   async #serveConnection(conn: Deno.TcpConn): Promise<void> {
-    const session: Session = { conn, lastActive: Date.now(), owesReplies: false, writingSince: 0 };
+    const now = Date.now();
+    const session: Session = {
+      conn,
+      openedAt: now,
+      lastActive: now,
+      requests: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      owesReplies: false,
+      writingSince: 0,
+    };
     const stats = this.stats;
     this.#sessions.add(session);
     stats.connectionsAccepted++;
@@ -229,6 +303,7 @@ export class Server {
         maxLineBytes: this.#maxLineBytes,
         onRead: (byteCount) => {
           stats.bytesRead += byteCount;
+          session.bytesIn += byteCount;
           session.lastActive = Date.now();
           session.owesReplies = true;
         },
@@ -249,10 +324,11 @@ export class Server {
           const bytes = batch.bytes;
           for (let at = batch.start; at < batch.end;) {
             const newline = request.parse(bytes, at);
-            replies.push(this.#answer(request, newline - at));
+            replies.push(this.#answer(request, newline - at, session));
             at = newline + 1;
             if ((++slice.requests & 3) === 0 && Date.now() - sliceStarted >= BATCH_SLICE_MS) {
               await this.#confirmDurable(slice, replies);
+              session.requests += slice.requests;
               await nextTurn();
               this.#startSlice(slice, replies);
               sliceStarted = Date.now();
@@ -260,10 +336,12 @@ export class Server {
           }
           const confirming = this.#confirmDurable(slice, replies);
           if (confirming !== undefined) await confirming;
+          session.requests += slice.requests;
           session.writingSince = Date.now();
           await writeAll(conn, replies.bytes());
           session.writingSince = 0;
           stats.bytesWritten += replies.length;
+          session.bytesOut += replies.length;
           replies.clear();
         }
         session.owesReplies = false;
@@ -286,7 +364,7 @@ export class Server {
    * Runs the request just parsed from a line of `lineLength` bytes (before its `\n`) against the
    * index, counts the reply and returns its code.
    */
-  #answer(request: Request, lineLength: number): number {
+  #answer(request: Request, lineLength: number, session: Session): number {
     if (lineLength > this.#maxLineBytes) {
       this.stats.overlongLines++;
       this.stats.malformedRequests++;
@@ -298,12 +376,38 @@ export class Server {
       return REPLY_CODES.ERROR;
     }
     const counts = this.#countsByCommand[command]!;
-    if (COMMAND_TABLE[command]!.run(this.#index, request)) {
+    const spec = COMMAND_TABLE[command]!;
+    const ok = spec.takesDependencies
+      ? this.#runTimed(spec, request, session)
+      : spec.run(this.#index, request);
+    if (ok) {
       counts.OK++;
       return REPLY_CODES.OK;
     }
     counts.FAIL++;
     return REPLY_CODES.FAIL;
+  }
+
+  /**
+   * Runs a request that names dependencies (only those can cost more than one name's work: a
+   * long list, or a cycle check that walks the graph), and records it in the slow log when the
+   * index took the threshold or longer. Two clock reads per request; the others are not timed.
+   */
+  #runTimed(spec: CommandSpec, request: Request, session: Session): boolean {
+    const started = performance.now();
+    const ok = spec.run(this.#index, request);
+    const durationMs = performance.now() - started;
+    if (durationMs >= this.slowlog.thresholdMs) {
+      this.slowlog.record({
+        time: Date.now(),
+        command: spec.name,
+        package: requestName(request),
+        dependencies: request.dependencyCount,
+        durationMs,
+        peer: formatAddress(session.conn.remoteAddr),
+      });
+    }
+    return ok;
   }
 
   /** Counts and refuses a line that was too long to keep, as the first request of `slice`. */

@@ -1,5 +1,6 @@
 /**
- * A small leveled logger: one line per event on standard error, with time and level.
+ * A small leveled logger: one line per event on standard error, with time and level, as text for
+ * people or as one JSON object per line for log shippers.
  *
  * @module
  */
@@ -11,6 +12,12 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 
 /** Every level, from most to least detailed. */
 export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+/** How each line is written: `text` for people, `json` for log shippers. */
+export type LogFormat = "text" | "json";
+
+/** Every format, as the CLI accepts them. */
+export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 
 /** Writes events at or above a level; the methods below it do nothing. */
 export interface Logger {
@@ -28,12 +35,16 @@ export interface Logger {
 export interface LoggerOptions {
   /** The least severe level written. Default: `"info"`. */
   level?: LogLevel;
+  /** How lines are written. Default: `"text"`. */
+  format?: LogFormat;
   /** Where finished lines go. Default: standard error. */
   write?: (line: string) => void;
 }
 
 /**
- * Makes a logger that writes lines like `2026-11-27T10:00:00.000Z INFO Listening on ...`.
+ * Makes a logger that writes lines like `2026-11-27T10:00:00.000Z INFO Listening on ...`, or with
+ * `format: "json"`, like `{"time":"2026-11-27T10:00:00.000Z","level":"info","message":"Listening
+ * on ..."}`.
  *
  * @example
  * ```ts
@@ -51,9 +62,14 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = LOG_LEVELS.indexOf(options.level ?? "info");
   const write = options.write ?? writeToStderr;
+  const json = options.format === "json";
   const at = (level: LogLevel) => {
     if (LOG_LEVELS.indexOf(level) < threshold) return () => {};
     const label = level.toUpperCase();
+    if (json) {
+      return (message: string) =>
+        write(JSON.stringify({ time: new Date().toISOString(), level, message }));
+    }
     return (message: string) => write(`${new Date().toISOString()} ${label} ${message}`);
   };
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };

@@ -76,7 +76,7 @@ Deno.test("serve on a full disk logs commit failures once, stops on SIGTERM with
 /** Resolves once the server has stopped reading: its count of bytes received holds still. */
 async function untilReadingStalls(server: ServerProcess): Promise<void> {
   const received = async () => {
-    const response = await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`);
+    const response = await fetch(`http://127.0.0.1:${server.httpPort}/metrics`);
     return parseExposition(await response.text()).get("pkgindex_received_bytes_total")!;
   };
   let previous = -1;
@@ -89,7 +89,7 @@ async function untilReadingStalls(server: ServerProcess): Promise<void> {
 Deno.test("serve says what the drain waits for, and a second SIGTERM cuts it short but closes the data file", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/index.db`;
-    const server = await startServerProcess([...durableServerCommand(path), "--metrics-port", "0"]);
+    const server = await startServerProcess([...durableServerCommand(path), "--http-port", "0"]);
     assert.equal(await exchange(server.port, "INDEX|gmp|\n"), "OK\n");
     // A client that sends empty lines (each answered ERROR) and never reads its replies: once
     // the socket buffers are full, the server waits on writing to it.

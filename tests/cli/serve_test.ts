@@ -22,7 +22,12 @@ Deno.test("parseServeArgs applies the documented defaults", () => {
     maxConnections: 10000,
     idleTimeout: 300,
     logLevel: "info",
-    metricsPort: undefined,
+    httpPort: undefined,
+    httpHost: "127.0.0.1",
+    httpToken: undefined,
+    slowlogThreshold: 5,
+    logFormat: "text",
+    warnings: [],
   });
 });
 
@@ -76,6 +81,13 @@ Deno.test("parseServeArgs refuses bad values with a message naming them", () => 
     [["--host", ""], /--host ''/],
     [["--data", ""], /--data '': expected the path of a data file/],
     [["--sync", "always"], /--sync 'always': expected one of normal, full/],
+    [
+      ["--http-port", "http"],
+      /^Cannot parse --http-port 'http': expected an integer from 0 to 65535$/,
+    ],
+    [["--http-host", ""], /--http-host ''/],
+    [["--slowlog-threshold", "1.5"], /--slowlog-threshold '1.5': expected an integer from 0/],
+    [["--log-format", "xml"], /--log-format 'xml': expected one of text, json$/],
     [["--bogus"], /Unknown option '--bogus'/],
     [["stray"], /stray/],
   ];
@@ -92,30 +104,65 @@ Deno.test("parseServeArgs refuses bad values with a message naming them", () => 
   );
 });
 
-function metricsPort(args: string[], env: Record<string, string> = {}): number | undefined {
-  return parseServeArgs(args, (name) => env[name]).metricsPort;
+function http(args: string[], env: Record<string, string> = {}) {
+  const { httpPort, httpHost, httpToken, warnings } = parseServeArgs(args, (name) => env[name]);
+  return { httpPort, httpHost, httpToken, warnings };
 }
 
-Deno.test("parseServeArgs leaves the metrics listener off by default", () => {
-  assert.equal(metricsPort([]), undefined);
+Deno.test("parseServeArgs reads --http-port and --http-host, falling back to PKGINDEX_HTTP_*", () => {
+  assert.deepEqual(http(["--http-port", "9100", "--http-host", "0.0.0.0"]), {
+    httpPort: 9100,
+    httpHost: "0.0.0.0",
+    httpToken: undefined,
+    warnings: [],
+  });
+  const env = { PKGINDEX_HTTP_PORT: "9200", PKGINDEX_HTTP_HOST: "::1" };
+  assert.deepEqual(http([], env), {
+    httpPort: 9200,
+    httpHost: "::1",
+    httpToken: undefined,
+    warnings: [],
+  });
+  assert.equal(http(["--http-port", "9100"], env).httpPort, 9100);
 });
 
-Deno.test("parseServeArgs reads --metrics-port, falling back to PKGINDEX_METRICS_PORT", () => {
-  assert.equal(metricsPort(["--metrics-port", "9100"]), 9100);
-  assert.equal(metricsPort([], { PKGINDEX_METRICS_PORT: "9200" }), 9200);
-  assert.equal(metricsPort(["--metrics-port", "9100"], { PKGINDEX_METRICS_PORT: "9200" }), 9100);
-});
-
-Deno.test("parseServeArgs rejects a metrics port that is not a port number", () => {
+Deno.test("parseServeArgs takes the HTTP token from PKGINDEX_HTTP_TOKEN only, never a flag", () => {
+  assert.equal(http([], { PKGINDEX_HTTP_TOKEN: "s3cret" }).httpToken, "s3cret");
   assert.throws(
-    () => metricsPort(["--metrics-port", "http"]),
-    new UsageError("Cannot parse --metrics-port 'http': expected an integer from 0 to 65535"),
+    () => http(["--http-token", "s3cret"]),
+    new UsageError(
+      "Cannot use --http-token on the command line: set PKGINDEX_HTTP_TOKEN instead (every " +
+        "user of the machine can read a command line)",
+    ),
+  );
+});
+
+Deno.test("parseServeArgs takes --metrics-port as a deprecated --http-port, with a warning", () => {
+  assert.deepEqual(http(["--metrics-port", "9100"]), {
+    httpPort: 9100,
+    httpHost: "127.0.0.1",
+    httpToken: undefined,
+    warnings: [
+      "--metrics-port is deprecated; use --http-port. The HTTP listener binds --http-host " +
+      "(default 127.0.0.1), not --host.",
+    ],
+  });
+  const { httpPort, warnings } = http([], { PKGINDEX_METRICS_PORT: "9200" });
+  assert.equal(httpPort, 9200);
+  assert.match(warnings[0]!, /^PKGINDEX_METRICS_PORT is deprecated; use PKGINDEX_HTTP_PORT\./);
+});
+
+Deno.test("parseServeArgs refuses --http-port together with --metrics-port", () => {
+  assert.throws(
+    () => http(["--http-port", "9100", "--metrics-port", "9200"]),
+    new UsageError(
+      "Cannot use --http-port '9100' and --metrics-port '9200' together: --metrics-port is " +
+        "the deprecated spelling of --http-port",
+    ),
   );
   assert.throws(
-    () => metricsPort([], { PKGINDEX_METRICS_PORT: "70000" }),
-    new UsageError(
-      "Cannot parse PKGINDEX_METRICS_PORT '70000': expected an integer from 0 to 65535",
-    ),
+    () => http(["--http-port", "9100"], { PKGINDEX_METRICS_PORT: "9200" }),
+    /^UsageError: Cannot use --http-port '9100' and PKGINDEX_METRICS_PORT '9200' together/,
   );
 });
 
@@ -170,18 +217,18 @@ Deno.test("serve logs an IPv6 address in brackets", async () => {
   assert.match(log, /INFO pkgindex \S+ listening on \[::1\]:\d+ \(/);
 });
 
-Deno.test("serve exits 1 when its metrics port is taken, closing the data file it opened", async () => {
+Deno.test("serve exits 1 when its HTTP port is taken, closing the data file it opened", async () => {
   await withTempDir(async (dir) => {
     const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     try {
       const path = `${dir}/index.db`;
       const args = ["--host", "127.0.0.1", "--port", "0", "--data", path];
-      const result = await runMain([...args, "--metrics-port", `${taken.addr.port}`]);
+      const result = await runMain([...args, "--http-port", `${taken.addr.port}`]);
       assert.equal(result.code, 1);
       assert.match(
         result.stderr,
         new RegExp(
-          `ERROR Cannot listen on 127\\.0\\.0\\.1:${taken.addr.port} for metrics: .+; stopping\\n` +
+          `ERROR Cannot listen on 127\\.0\\.0\\.1:${taken.addr.port} for HTTP: .+; stopping\\n` +
             `.* INFO Closed data file ${path}\\n.* INFO Stopped\\. `,
         ),
       );

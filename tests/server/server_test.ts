@@ -385,3 +385,72 @@ Deno.test("server shutdown answers a long batch it has read, however long comput
     client.close();
   }
 });
+
+Deno.test("server counts each open connection's requests and bytes, oldest first", async () => {
+  await withServer({}, async (server) => {
+    const first = await TestClient.connect(server.addr.port);
+    const second = await TestClient.connect(server.addr.port);
+    try {
+      const before = Date.now();
+      assert.equal(await first.request("INDEX|gmp|"), "OK\n");
+      await first.send("QUERY|gmp|\nBOGUS\n");
+      assert.equal(await first.readLines(2), "OK\nERROR\n");
+      assert.equal(await second.request("QUERY|isl|"), "FAIL\n");
+      // Bytes out are counted once the write has completed, which may be after the reply arrived.
+      const sent = () => server.connections(10).connections.reduce((sum, c) => sum + c.bytesOut, 0);
+      await waitFor(() => sent() === 17, "every reply to be counted");
+      const { connections, total } = server.connections(10);
+      assert.equal(total, 2);
+      const peers = [first, second].map(({ conn }) =>
+        `${conn.localAddr.hostname}:${conn.localAddr.port}`
+      );
+      assert.deepEqual(
+        connections.map(({ peer, requests, bytesIn, bytesOut }) => ({
+          peer,
+          requests,
+          bytesIn,
+          bytesOut,
+        })),
+        [
+          { peer: peers[0], requests: 3, bytesIn: 11 + 17, bytesOut: 3 + 9 },
+          { peer: peers[1], requests: 1, bytesIn: 11, bytesOut: 5 },
+        ],
+      );
+      for (const { openedAt, lastActive } of connections) {
+        assert.ok(openedAt <= before && lastActive >= before && lastActive <= Date.now());
+      }
+      assert.deepEqual(server.connections(1).connections.map(({ peer }) => peer), [peers[0]]);
+      assert.equal(server.connections(1).total, 2);
+    } finally {
+      first.close();
+      second.close();
+    }
+  });
+});
+
+Deno.test("server records INDEX requests at or over the slow log threshold, never QUERY or REMOVE", async () => {
+  await withServer({ slowlogThreshold: 0 }, async (server) => {
+    const client = await TestClient.connect(server.addr.port);
+    try {
+      await client.send("INDEX|gmp|\nINDEX|isl|gmp,gmp\nQUERY|isl|\nREMOVE|isl|\nINDEX|x|nope\n");
+      assert.equal(await client.readLines(5), "OK\nOK\nOK\nOK\nFAIL\n");
+      const peer = `${client.conn.localAddr.hostname}:${client.conn.localAddr.port}`;
+      const entries = server.slowlog.newest(10);
+      assert.deepEqual(
+        entries.map(({ time: _, durationMs: __, ...entry }) => entry),
+        [
+          { id: 3, command: "INDEX", package: "x", dependencies: 1, peer },
+          { id: 2, command: "INDEX", package: "isl", dependencies: 2, peer },
+          { id: 1, command: "INDEX", package: "gmp", dependencies: 0, peer },
+        ],
+      );
+      for (const { durationMs } of entries) assert.ok(durationMs >= 0 && durationMs < 1000);
+    } finally {
+      client.close();
+    }
+  });
+  await withServer({ slowlogThreshold: 1000 }, async (server) => {
+    assert.equal(await exchange(server.addr.port, "INDEX|gmp|\n"), "OK\n");
+    assert.equal(server.slowlog.recorded, 0, "a fast INDEX is not recorded");
+  });
+});

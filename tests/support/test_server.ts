@@ -143,8 +143,8 @@ export function durableServerCommand(path: string): string[] {
 export interface ServerProcess {
   /** The protocol port (it was started with `--port 0`). */
   port: number;
-  /** The HTTP port of `/metrics` and `/healthz`, when started with `--metrics-port`. */
-  metricsPort: number | undefined;
+  /** The port of the HTTP listener, when started with `--http-port` (or `--metrics-port`). */
+  httpPort: number | undefined;
   /** The child process. */
   child: Deno.ChildProcess;
   /** Resolves to everything logged so far once the log matches `pattern`. */
@@ -158,7 +158,8 @@ export interface ServerProcess {
 /**
  * Starts `command` (a program and its arguments: `[Deno.execPath(), "run", ...START_FLAGS, MAIN]`
  * or a compiled binary) with `--host 127.0.0.1 --port 0` added, and resolves once it logs that
- * it listens (and, when `command` includes `--metrics-port`, where its metrics are served).
+ * it listens (and, when `command` includes `--http-port` or `--metrics-port`, where its HTTP
+ * listener is).
  * `options.env` adds variables to the environment it inherits.
  */
 export async function startServerProcess(
@@ -187,10 +188,10 @@ export async function startServerProcess(
     return log;
   };
   const listening = /listening on 127\.0\.0\.1:(\d+)/;
-  const metrics = /\/healthz on 127\.0\.0\.1:(\d+)/;
-  const wantsMetrics = command.includes("--metrics-port");
+  const http = /over HTTP on [^\s]+:(\d+)/;
+  const wantsHttp = command.includes("--http-port") || command.includes("--metrics-port");
   await waitForLog(listening);
-  if (wantsMetrics) await waitForLog(metrics);
+  if (wantsHttp) await waitForLog(http);
   const finish = async () => {
     for (let chunk = await stderr.read(); !chunk.done; chunk = await stderr.read()) {
       log += chunk.value;
@@ -200,7 +201,7 @@ export async function startServerProcess(
   };
   return {
     port: Number(listening.exec(log)![1]),
-    metricsPort: wantsMetrics ? Number(metrics.exec(log)![1]) : undefined,
+    httpPort: wantsHttp ? Number(http.exec(log)![1]) : undefined,
     child,
     waitForLog,
     finish,
