@@ -50,8 +50,35 @@ export interface PackageView {
 }
 
 /**
- * The package `name` with its dependencies and its direct dependents (each list at most `limit`
- * long), or `undefined` when it is not indexed.
+ * Runs `walk` on the slot of the package called `name`: the one place the walks look a package
+ * up by name. `undefined` when it is not indexed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PackageIndex } from "./package_index.ts";
+ * import { dependentsOf, onPackage } from "./graph_walks.ts";
+ * import { WalkRunner } from "./walk_runner.ts";
+ *
+ * const runner = new WalkRunner(PackageIndex.fromEntries([["gmp", []], ["isl", ["gmp"]]]));
+ * const isl = (name: string) =>
+ *   runner.run((index) => onPackage(index, name, (slot) => dependentsOf(index, slot, 10)), "a walk");
+ * assert.deepEqual(await isl("gmp"), { names: ["isl"], total: 1, truncated: false });
+ * assert.equal(await isl("ppl"), undefined);
+ * ```
+ */
+export function* onPackage<T>(
+  index: PackageIndex,
+  name: string,
+  walk: (slot: number) => WalkSteps<T>,
+): WalkSteps<T | undefined> {
+  const slot = index.slotOf(name);
+  return slot === -1 ? undefined : yield* walk(slot);
+}
+
+/**
+ * The package in `slot` with its dependencies and its direct dependents (each list at most
+ * `limit` long).
  *
  * @example
  * ```ts
@@ -62,7 +89,8 @@ export interface PackageView {
  *
  * const index = PackageIndex.fromEntries([["gmp", []], ["isl", ["gmp"]], ["cloog", ["gmp", "isl"]]]);
  * const runner = new WalkRunner(index);
- * assert.deepEqual(await runner.run((index) => describePackage(index, "isl", 1000), "a walk"), {
+ * const isl = index.slotOf("isl");
+ * assert.deepEqual(await runner.run((index) => describePackage(index, isl, 1000), "a walk"), {
  *   name: "isl",
  *   dependencies: ["gmp"],
  *   dependents: ["cloog"],
@@ -74,20 +102,18 @@ export interface PackageView {
  */
 export function* describePackage(
   index: PackageIndex,
-  name: string,
+  slot: number,
   limit: number,
-): WalkSteps<PackageView | undefined> {
-  const slot = index.slotOf(name);
-  if (slot === -1) return undefined;
+): WalkSteps<PackageView> {
   const dependencyCount = index.degreeOf(slot);
   const dependencies: string[] = [];
   for (let i = 0; i < Math.min(dependencyCount, limit); i++) {
     dependencies.push(index.nameOf(index.dependencyAt(slot, i)));
     if (i % STEPS_PER_YIELD === STEPS_PER_YIELD - 1) yield;
   }
-  const dependents = (yield* dependentsOf(index, name, limit))!;
+  const dependents = yield* dependentsOf(index, slot, limit);
   return {
-    name,
+    name: index.nameOf(slot),
     dependencies,
     dependents: dependents.names,
     dependencyCount,
@@ -97,8 +123,7 @@ export function* describePackage(
 }
 
 /**
- * The packages that depend on `name` directly, the `limit` first in byte order, or `undefined`
- * when it is not indexed. Scans the dependencies of every package until it has found as many
+ * The packages that depend directly on the package in `slot`, the `limit` first in byte order. Scans the dependencies of every package until it has found as many
  * dependents as the package has.
  *
  * @example
@@ -110,7 +135,8 @@ export function* describePackage(
  *
  * const index = PackageIndex.fromEntries([["gmp", []], ["isl", ["gmp"]], ["cloog", ["gmp", "isl"]]]);
  * const runner = new WalkRunner(index);
- * assert.deepEqual(await runner.run((index) => dependentsOf(index, "gmp", 1), "a walk"), {
+ * const gmp = index.slotOf("gmp");
+ * assert.deepEqual(await runner.run((index) => dependentsOf(index, gmp, 1), "a walk"), {
  *   names: ["cloog"],
  *   total: 2,
  *   truncated: true,
@@ -119,11 +145,9 @@ export function* describePackage(
  */
 export function* dependentsOf(
   index: PackageIndex,
-  name: string,
+  target: number,
   limit: number,
-): WalkSteps<NameList | undefined> {
-  const target = index.slotOf(name);
-  if (target === -1) return undefined;
+): WalkSteps<NameList> {
   const total = index.dependentCountOf(target);
   const smallest = new SmallestStrings(limit);
   let steps = 0;
@@ -146,10 +170,10 @@ export function* dependentsOf(
 }
 
 /**
- * Everything that depends on `name`, directly or not, in an order in which `REMOVE` succeeds
- * for each in turn (a package before everything it depends on), so that `name` itself can be
- * removed after them; or `undefined` when it is not indexed. Cut at `limit`, the list is the
- * first steps of that order.
+ * Everything that depends on the package in `slot`, directly or not, in an order in which
+ * `REMOVE` succeeds for each in turn (a package before everything it depends on), so that the
+ * package itself can be removed after them. Cut at `limit`, the list is the first steps of that
+ * order.
  *
  * @example
  * ```ts
@@ -159,8 +183,8 @@ export function* dependentsOf(
  * import { WalkRunner } from "./walk_runner.ts";
  *
  * const index = PackageIndex.fromEntries([["gmp", []], ["isl", ["gmp"]], ["cloog", ["isl"]]]);
- * const runner = new WalkRunner(index);
- * assert.deepEqual(await runner.run((index) => blockersOf(index, "gmp", 1000), "a walk"), {
+ * const gmp = index.slotOf("gmp");
+ * assert.deepEqual(await new WalkRunner(index).run((index) => blockersOf(index, gmp, 1000), "a walk"), {
  *   names: ["cloog", "isl"],
  *   total: 2,
  *   truncated: false,
@@ -169,11 +193,9 @@ export function* dependentsOf(
  */
 export function* blockersOf(
   index: PackageIndex,
-  name: string,
+  target: number,
   limit: number,
-): WalkSteps<NameList | undefined> {
-  const target = index.slotOf(name);
-  if (target === -1) return undefined;
+): WalkSteps<NameList> {
   if (index.dependentCountOf(target) === 0) return { names: [], total: 0, truncated: false };
   // In post-order every package comes after its dependencies, so whether one depends on the
   // target is known from its dependencies by the time it is reached.
@@ -208,9 +230,9 @@ export function* blockersOf(
 }
 
 /**
- * Everything `name` depends on, directly or not, in an order in which `INDEX` succeeds for each
- * in turn (a package after everything it depends on), ending with `name` itself; or `undefined`
- * when it is not indexed. Cut at `limit`, the list is the first steps of that order.
+ * Everything the package in `slot` depends on, directly or not, in an order in which `INDEX`
+ * succeeds for each in turn (a package after everything it depends on), ending with the package
+ * itself. Cut at `limit`, the list is the first steps of that order.
  *
  * @example
  * ```ts
@@ -220,8 +242,8 @@ export function* blockersOf(
  * import { WalkRunner } from "./walk_runner.ts";
  *
  * const index = PackageIndex.fromEntries([["gmp", []], ["isl", ["gmp"]], ["cloog", ["isl", "gmp"]]]);
- * const runner = new WalkRunner(index);
- * assert.deepEqual(await runner.run((index) => installOrderOf(index, "cloog", 1000), "a walk"), {
+ * const cloog = index.slotOf("cloog");
+ * assert.deepEqual(await new WalkRunner(index).run((index) => installOrderOf(index, cloog, 1000), "a walk"), {
  *   names: ["gmp", "isl", "cloog"],
  *   total: 3,
  *   truncated: false,
@@ -230,11 +252,9 @@ export function* blockersOf(
  */
 export function* installOrderOf(
   index: PackageIndex,
-  name: string,
+  slot: number,
   limit: number,
-): WalkSteps<NameList | undefined> {
-  const slot = index.slotOf(name);
-  if (slot === -1) return undefined;
+): WalkSteps<NameList> {
   const order = yield* postOrder(index, { from: slot, to: slot + 1 });
   return yield* namesOfSlots(index, order, limit);
 }

@@ -195,17 +195,18 @@ function* explainIndex(index: PackageIndex, request: Request, limit: number): Wa
 
 function* explainRemove(index: PackageIndex, request: Request, limit: number): WalkSteps<Verdict> {
   const name = requestName(request);
-  const dependents = yield* dependentsOf(index, name, limit);
-  if (dependents === undefined) {
+  const slot = index.slotOf(name);
+  if (slot === -1) {
     return {
       reply: "OK",
       reason: `'${name}' is not indexed: REMOVE would answer OK and change nothing.`,
     };
   }
+  const dependents = yield* dependentsOf(index, slot, limit);
   if (dependents.total === 0) {
     return { reply: "OK", reason: `Nothing depends on '${name}': REMOVE would remove it.` };
   }
-  const blockers = (yield* blockersOf(index, name, limit))!;
+  const blockers = yield* blockersOf(index, slot, limit);
   return {
     reply: "FAIL",
     reason: `${plural(dependents.total, "indexed package")} ` +

@@ -17,6 +17,7 @@ import {
   installOrderOf,
   listNames,
   type NameList,
+  onPackage,
 } from "../index/graph_walks.ts";
 import type { PackageIndex } from "../index/package_index.ts";
 import {
@@ -115,12 +116,16 @@ interface EndpointInput {
 export function createInspectionApi(options: InspectionOptions): InspectionHandler {
   const { index, server } = options;
   const runner = new WalkRunner(index);
+  /** Runs a walk on the package `name`, or answers 404 when it is not indexed. */
   const walk = async <T>(
     what: string,
-    steps: (index: PackageIndex) => WalkSteps<T | undefined>,
     name: string,
+    steps: (index: PackageIndex, slot: number) => WalkSteps<T>,
   ): Promise<T> => {
-    const answer = await runner.run(steps, what);
+    const answer = await runner.run(
+      (index) => onPackage(index, name, (slot) => steps(index, slot)),
+      what,
+    );
     if (answer === undefined) throw new HttpError(404, `The package '${name}' is not indexed.`);
     return answer;
   };
@@ -128,13 +133,17 @@ export function createInspectionApi(options: InspectionOptions): InspectionHandl
   const orderedList = (
     key: string,
     what: string,
-    steps: (index: PackageIndex, name: string, limit: number) => WalkSteps<NameList | undefined>,
+    steps: (index: PackageIndex, slot: number, limit: number) => WalkSteps<NameList>,
   ): Endpoint => ({
     methods: ["GET"],
     parameters: ["limit"],
     answer: async ({ name, parameters }) => {
       const limit = limitOf(parameters);
-      const list = await walk(`${what} '${name}'`, (index) => steps(index, name, limit), name);
+      const list = await walk(
+        `${what} '${name}'`,
+        name,
+        (index, slot) => steps(index, slot, limit),
+      );
       return { name, [key]: list.names, total: list.total, truncated: list.truncated };
     },
   });
@@ -233,8 +242,8 @@ export function createInspectionApi(options: InspectionOptions): InspectionHandl
         const limit = limitOf(parameters);
         return walk(
           `the package '${name}'`,
-          (index) => describePackage(index, name, limit),
           name,
+          (index, slot) => describePackage(index, slot, limit),
         );
       },
     },

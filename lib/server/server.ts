@@ -17,6 +17,7 @@ import { PackageIndex } from "../index/package_index.ts";
 import { errorMessage } from "../util/errors.ts";
 import { closeQuietly, writeAll } from "../util/io.ts";
 import { createLogger, type Logger } from "../util/log.ts";
+import { nextTurn } from "../util/event_loop.ts";
 import { formatHostPort, listenTcp } from "../util/net.ts";
 import { ReplyBuffer } from "./reply_buffer.ts";
 import { readRequestBatches } from "./request_reader.ts";
@@ -310,7 +311,7 @@ export class Server {
       });
       const replies = new ReplyBuffer();
       const request = this.#request;
-      const slice: Slice = { requests: 0, repliesFrom: 0, countsBefore: [] };
+      const slice: Slice = { requests: 0, repliesFrom: 0, countsBefore: [], countsAfter: [] };
       for await (const batch of batches) {
         if (batch.end > batch.start || batch.overlongLineEnded) {
           // Each request is atomic on its own, so a long batch (one read can hold thousands of
@@ -422,7 +423,7 @@ export class Server {
   #startSlice(slice: Slice, replies: ReplyBuffer): void {
     slice.requests = 0;
     slice.repliesFrom = replies.length;
-    if (this.#index.whenDurable !== undefined) slice.countsBefore = this.stats.countRequests();
+    if (this.#index.whenDurable !== undefined) this.stats.countRequests(slice.countsBefore);
   }
 
   /**
@@ -434,10 +435,10 @@ export class Server {
   #confirmDurable(slice: Slice, replies: ReplyBuffer): Promise<void> | undefined {
     const durable = this.#index.whenDurable?.();
     if (durable === undefined) return undefined;
-    const countsAfter = this.stats.countRequests();
+    this.stats.countRequests(slice.countsAfter);
     return durable.then((committed) => {
       if (committed) return;
-      this.stats.failRequests(slice.countsBefore, countsAfter);
+      this.stats.failRequests(slice.countsBefore, slice.countsAfter);
       replies.truncate(slice.repliesFrom);
       for (let i = 0; i < slice.requests; i++) replies.push(REPLY_CODES.ERROR);
     });
@@ -466,18 +467,12 @@ interface Slice {
   repliesFrom: number;
   /** The request counters when it started (only with a durable index). */
   countsBefore: number[];
+  /** The request counters when it ended (only with a durable index). */
+  countsAfter: number[];
 }
 
 /** How long one connection's batch may run before other connections get a turn. */
 const BATCH_SLICE_MS = 5;
-
-/**
- * Resolves after the event loop has polled for I/O, so other connections' reads get handled. (A
- * timer, not `setImmediate`: Deno runs immediates before it polls I/O again.)
- */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
 
 function formatAddress(addr: Deno.Addr): string {
   return addr.transport === "tcp" ? formatHostPort(addr.hostname, addr.port) : addr.transport;

@@ -35,10 +35,27 @@ export class ServerStats {
 
   /**
    * Every request counter, command by command (in table order) and reply by reply (in code
-   * order): a snapshot to hand to {@linkcode ServerStats.failRequests}.
+   * order), written into `into` (a new array by default) and returned: a snapshot to hand to
+   * {@linkcode ServerStats.failRequests}. A caller that snapshots often reuses its array.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ServerStats } from "./stats.ts";
+   *
+   * const stats = new ServerStats();
+   * const before = stats.countRequests();
+   * stats.requests.INDEX.OK += 2;
+   * stats.failRequests(before, stats.countRequests());
+   * assert.deepEqual(stats.requests.INDEX, { OK: 0, FAIL: 0, ERROR: 2 });
+   * ```
    */
-  countRequests(): number[] {
-    return COMMANDS.flatMap((command) => REPLIES.map((reply) => this.requests[command][reply]));
+  countRequests(into: number[] = []): number[] {
+    let i = 0;
+    for (const command of COMMANDS) {
+      for (const reply of REPLIES) into[i++] = this.requests[command][reply];
+    }
+    return into;
   }
 
   /**
