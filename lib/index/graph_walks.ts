@@ -20,6 +20,8 @@ import { SmallestStrings } from "../util/smallest_strings.ts";
 import type { PackageIndex } from "./package_index.ts";
 import type { WalkSteps } from "./walk_runner.ts";
 
+const encoder = new TextEncoder();
+
 /** How many steps (a package or an edge looked at) a walk takes between two yields. */
 export const STEPS_PER_YIELD = 256;
 
@@ -424,21 +426,31 @@ export interface NamePage {
  * ```
  */
 export function* listNames(index: PackageIndex, query: NameQuery): WalkSteps<NamePage> {
-  const { prefix, after, limit } = query;
+  const { limit } = query;
+  const prefix = encoder.encode(query.prefix);
+  const after = encoder.encode(query.after);
   const smallest = new SmallestStrings(limit);
+  /** The bytes of `smallest.largestKept`: a name that does not sort before it is skipped. */
+  let largest: Uint8Array | undefined;
   let total = 0;
+  let pastCursor = 0;
   for (let slot = 0; slot < index.slotCount; slot++) {
-    if (index.isIndexed(slot)) {
-      const name = index.nameOf(slot);
-      if (name.startsWith(prefix)) {
-        total++;
-        if (name > after) smallest.add(name);
+    // Byte comparisons in the name table: a string is made only for a name that is kept.
+    if (index.isIndexed(slot) && index.nameStartsWith(slot, prefix)) {
+      total++;
+      if (index.compareName(slot, after) > 0) {
+        pastCursor++;
+        if (largest === undefined || index.compareName(slot, largest) < 0) {
+          smallest.add(index.nameOf(slot));
+          const kept = smallest.largestKept;
+          largest = kept === undefined ? undefined : encoder.encode(kept);
+        }
       }
     }
     if (slot % STEPS_PER_YIELD === STEPS_PER_YIELD - 1) yield;
   }
   const names = yield* ascending(smallest);
-  return { names, total, next: smallest.added > limit ? names.at(-1)! : null };
+  return { names, total, next: pastCursor > limit ? names.at(-1)! : null };
 }
 
 /** A range of slots, `from` up to but not including `to`. */

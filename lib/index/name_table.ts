@@ -171,6 +171,31 @@ export class NameTable {
     return String.fromCharCode(...this.#arena.subarray(start, start + this.#nameLengths[slot]!));
   }
 
+  /**
+   * Compares the name in `slot` with the name `bytes`, byte by byte: negative when it comes
+   * first, 0 when they are equal, positive when it comes after. Makes no string.
+   */
+  compareName(slot: number, bytes: Uint8Array): number {
+    const arena = this.#arena;
+    const start = this.#nameStarts[slot]!;
+    const length = this.#nameLengths[slot]!;
+    const common = Math.min(length, bytes.length);
+    for (let i = 0; i < common; i++) {
+      const difference = arena[start + i]! - bytes[i]!;
+      if (difference !== 0) return difference;
+    }
+    return length - bytes.length;
+  }
+
+  /** Whether the name in `slot` starts with the bytes `prefix`. Makes no string. */
+  nameStartsWith(slot: number, prefix: Uint8Array): boolean {
+    if (this.#nameLengths[slot]! < prefix.length) return false;
+    const arena = this.#arena;
+    const start = this.#nameStarts[slot]!;
+    for (let i = 0; i < prefix.length; i++) if (arena[start + i] !== prefix[i]) return false;
+    return true;
+  }
+
   /** Every slot in use, in slot order. */
   *slots(): IterableIterator<number> {
     for (let slot = 0; slot < this.#slotCount; slot++) {

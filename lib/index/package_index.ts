@@ -183,6 +183,19 @@ export class PackageIndex implements IndexOperations {
     return this.#table.nameOf(slot);
   }
 
+  /**
+   * Compares the name of the package in `slot` with the name `bytes` in byte order (negative,
+   * 0 or positive), without making a string: for walks that sort or filter a million names.
+   */
+  compareName(slot: number, bytes: Uint8Array): number {
+    return this.#table.compareName(slot, bytes);
+  }
+
+  /** Whether the name of the package in `slot` starts with the bytes `prefix`. */
+  nameStartsWith(slot: number, prefix: Uint8Array): boolean {
+    return this.#table.nameStartsWith(slot, prefix);
+  }
+
   /** How many dependencies the package in `slot` has. */
   degreeOf(slot: number): number {
     return this.#degree[slot]!;

@@ -46,6 +46,14 @@ export class SmallestStrings {
     return this.#heap.length;
   }
 
+  /**
+   * The largest string kept once `limit` strings are kept, or `undefined` before: a string
+   * that is not smaller would not be kept, so a caller can skip making it.
+   */
+  get largestKept(): string | undefined {
+    return this.#heap.length === this.#limit ? this.#heap[0] : undefined;
+  }
+
   /** Adds `value`, keeping it only while it is among the `limit` smallest so far. */
   add(value: string): void {
     this.#added++;

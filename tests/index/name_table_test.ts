@@ -135,3 +135,21 @@ Deno.test("NameTable refuses to store an empty name or one over 255 bytes", () =
   assert.throws(() => table.add("n".repeat(256)), /Cannot store a name of 256 bytes/);
   assert.equal(table.table.nameOf(table.add("n".repeat(255))), "n".repeat(255));
 });
+
+Deno.test("NameTable compares a stored name with bytes in byte order, and checks its prefix", () => {
+  const table = new NamedTable();
+  const slot = table.add("gtk+3");
+  const compare = (other: string) =>
+    Math.sign(table.table.compareName(slot, encoder.encode(other)));
+  assert.deepEqual(["gtk", "gtk+3", "gtk+4", "gtk+30", "gtk+"].map(compare), [1, 0, -1, -1, 1]);
+  assert.equal(compare("Gtk+3"), 1, "bytes, not letters: G (0x47) sorts before g (0x67)");
+  const startsWith = (prefix: string) => table.table.nameStartsWith(slot, encoder.encode(prefix));
+  assert.deepEqual(["", "g", "gtk+", "gtk+3", "gtk+34", "gtk-"].map(startsWith), [
+    true,
+    true,
+    true,
+    true,
+    false,
+    false,
+  ]);
+});
