@@ -10,7 +10,8 @@
  * For each of `--runs` runs it measures, server after server: ping-pong QUERY and mixed at 100
  * connections, pipelined QUERY at 10 connections × 64 in flight, and slow drip (3,000 connections
  * each dribbling a byte every 200 ms while one connection measures QUERY latency). It reports
- * medians over the runs, and the ratio pkgindex/ceiling as the median of each run's ratio. Then
+ * medians over the runs, the ratio pkgindex/ceiling as the median of each run's ratio, and the
+ * CPU time each server it started spent per request (from `/proc/<pid>/stat`). Then
  * the heap bytes pkgindex allocates per pipelined QUERY, and the mixed load with a data file
  * against memory only.
  *
@@ -58,6 +59,30 @@ interface Target {
   name: string;
   hostname: string;
   port: number;
+  /** The server's process, when this script started it: its CPU time is measured. */
+  pid?: number;
+}
+
+/** One load's result against one server, and the server's CPU time per request. */
+interface Measurement extends BenchResult {
+  /** Server CPU (user + system) per request answered, in nanoseconds; for servers started here. */
+  cpuNsPerRequest: number | undefined;
+}
+
+/** The unit of the CPU times in `/proc/<pid>/stat`: USER_HZ, 100 on Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * The CPU time, user plus system, that process `pid` has used so far, in seconds. Read with
+ * `cat`: Deno itself reads `/proc/<pid>` only with every permission.
+ */
+function cpuSeconds(pid: number): number {
+  const output = new Deno.Command("cat", { args: [`/proc/${pid}/stat`] }).outputSync();
+  // The fields after the command name (which may hold spaces) start with the state, field 3;
+  // utime and stime are fields 14 and 15.
+  const stat = new TextDecoder().decode(output.stdout);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 interface Options {
@@ -100,17 +125,17 @@ async function main(): Promise<void> {
     pinned("server", ["deno", "run", "--allow-net=127.0.0.1", "bench/ceiling.ts"]),
   );
   const targets: Target[] = [
-    { name: "pkgindex", hostname: "127.0.0.1", port: pkgindex.port },
-    { name: "ceiling", hostname: "127.0.0.1", port: ceiling.port },
+    { name: "pkgindex", hostname: "127.0.0.1", port: pkgindex.port, pid: pkgindex.pid },
+    { name: "ceiling", hostname: "127.0.0.1", port: ceiling.port, pid: ceiling.pid },
     ...compared,
   ];
   /** results[run][load][target] */
-  const results: BenchResult[][][] = [];
+  const results: Measurement[][][] = [];
   try {
     for (let run = 0; run < options.runs; run++) {
-      const byLoad: BenchResult[][] = [];
+      const byLoad: Measurement[][] = [];
       for (const load of LOADS) {
-        const byTarget: BenchResult[] = [];
+        const byTarget: Measurement[] = [];
         for (const target of targets) {
           const result = await runLoad(target, load, options);
           log(
@@ -155,7 +180,14 @@ function parseCompare(text: string): Target {
 }
 
 /** Runs `load` against `target` with `pkgindex bench --json` in its own (pinned) process. */
-async function runLoad(target: Target, load: Load, options: Options): Promise<BenchResult> {
+/**
+ * Runs `load` against `target` with `pkgindex bench --json` in its own (pinned) process, and
+ * measures the server's CPU time per request when its process is known. That CPU time covers the
+ * warmup as well, so it is divided by the requests of the measured window scaled to the whole
+ * run: an estimate that holds while the rate is steady.
+ */
+async function runLoad(target: Target, load: Load, options: Options): Promise<Measurement> {
+  const cpuBefore = target.pid === undefined ? 0 : cpuSeconds(target.pid);
   const command = pinned("client", [
     "deno",
     "run",
@@ -189,7 +221,13 @@ async function runLoad(target: Target, load: Load, options: Options): Promise<Be
       `The load '${load.name}' against ${target.name} failed: ${decoder.decode(output.stderr)}`,
     );
   }
-  return JSON.parse(decoder.decode(output.stdout)).result;
+  const result: BenchResult = JSON.parse(decoder.decode(output.stdout)).result;
+  const duration = Number(options.duration);
+  const requestsInRun = result.requests * (duration + Number(options.warmup)) / duration;
+  const cpuNsPerRequest = target.pid === undefined
+    ? undefined
+    : (cpuSeconds(target.pid) - cpuBefore) * 1e9 / requestsInRun;
+  return { ...result, cpuNsPerRequest };
 }
 
 function median(values: number[]): number {
@@ -200,19 +238,20 @@ function median(values: number[]): number {
 
 /** The median over the runs of `pick` of the result of load `l` and target `t`. */
 function medianOf(
-  results: BenchResult[][][],
+  results: Measurement[][][],
   l: number,
   t: number,
-  pick: (result: BenchResult) => number,
+  pick: (result: Measurement) => number,
 ): number {
   return median(results.map((run) => pick(run[l]![t]!)));
 }
 
-function throughputTable(targets: Target[], results: BenchResult[][][]): string {
+function throughputTable(targets: Target[], results: Measurement[][][]): string {
   const header = [
     "load",
     ...targets.map((target) => `${target.name} req/s`),
     ...targets.slice(1).map((target) => `pkgindex / ${target.name}`),
+    ...measured(targets).map((target) => `${target.name} CPU ns/request`),
   ];
   const rows = LOADS.map((load, l) => [
     load.name,
@@ -223,11 +262,19 @@ function throughputTable(targets: Target[], results: BenchResult[][][]): string 
       );
       return `${median(ratios).toFixed(2)} (${ratios.map((ratio) => ratio.toFixed(2)).join(", ")})`;
     }),
+    ...measured(targets).map((target) =>
+      format(medianOf(results, l, targets.indexOf(target), (r) => r.cpuNsPerRequest!))
+    ),
   ]);
   return markdownTable(header, rows);
 }
 
-function latencyTable(targets: Target[], results: BenchResult[][][]): string {
+/** The targets whose CPU time is measured: the servers this script started. */
+function measured(targets: Target[]): Target[] {
+  return targets.filter((target) => target.pid !== undefined);
+}
+
+function latencyTable(targets: Target[], results: Measurement[][][]): string {
   const header = ["load", ...targets.map((target) => `${target.name} p50 / p99 / p99.9 / max µs`)];
   const rows = LOADS.map((load, l) => [
     load.name,
@@ -313,7 +360,7 @@ async function durabilityTable(options: Options): Promise<string> {
   );
 }
 
-function chartOf(targets: Target[], results: BenchResult[][][], options: Options): string {
+function chartOf(targets: Target[], results: Measurement[][][], options: Options): string {
   const cores = navigator.hardwareConcurrency;
   return renderChart({
     title: "pkgindex per CPU core, beside the ceiling" +
