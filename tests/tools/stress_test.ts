@@ -4,7 +4,13 @@ import { createRandom } from "../../lib/tools/random.ts";
 import { PackageIndex } from "../../lib/index/package_index.ts";
 import { MAX_NAME_BYTES } from "../../lib/protocol/names.ts";
 import { serve } from "../../lib/server/server.ts";
-import { brokenMessage, runStress, sliceEvenly } from "../../lib/tools/stress.ts";
+import {
+  brokenMessage,
+  runStress,
+  sliceEvenly,
+  type StressOptions,
+  type StressResult,
+} from "../../lib/tools/stress.ts";
 import { generatePackages } from "../../lib/tools/synthetic_packages.ts";
 import { exchange, withServer } from "../support/test_server.ts";
 
@@ -171,81 +177,61 @@ Deno.test("runStress passes a correct server with looser names, and fails it onl
   }
 });
 
-Deno.test("runStress fails on a wrong reply, naming the client, message and reply", async () => {
-  const server = serveFake(() => "OK\n");
+/**
+ * Runs stress against a wrong server that answers each line with `answer(line)`: 50 packages, no
+ * broken messages and a 10 s timeout unless `options` say otherwise.
+ */
+async function stressFake(
+  answer: (line: string) => string,
+  options: Partial<StressOptions>,
+): Promise<StressResult> {
+  const server = serveFake(answer);
   try {
-    const result = await runStress({
-      hostname: "127.0.0.1",
-      port: server.port,
-      packages: generatePackages({ count: 50, seed: 1 }),
-      concurrency: 4,
-      seed: 1,
-      unluckiness: 0,
-      timeoutMs: 10_000,
-    });
-    assert.equal(result.passed, false);
-    assert.match(
-      result.failure ?? "",
-      /^Client \d+ in phase 'query-removed' sent "QUERY\|.+\|\\n" and received "OK\\n"; expected "FAIL\\n"\.$/,
-    );
-  } finally {
-    await server.close();
-  }
-});
-
-Deno.test("runStress fails when a broken message is not answered with ERROR", async () => {
-  const server = serveFake(() => "OK\n");
-  try {
-    const result = await runStress({
+    return await runStress({
       hostname: "127.0.0.1",
       port: server.port,
       packages: generatePackages({ count: 50, seed: 1 }),
       concurrency: 2,
       seed: 1,
-      unluckiness: 100,
+      unluckiness: 0,
       timeoutMs: 10_000,
+      ...options,
     });
-    assert.match(result.failure ?? "", /phase 'index' sent .* expected "ERROR\\n"/);
   } finally {
     await server.close();
   }
+}
+
+Deno.test("runStress fails on a wrong reply, naming the client, message and reply", async () => {
+  const result = await stressFake(() => "OK\n", { concurrency: 4 });
+  assert.equal(result.passed, false);
+  assert.match(
+    result.failure ?? "",
+    /^Client \d+ in phase 'query-removed' sent "QUERY\|.+\|\\n" and received "OK\\n"; expected "FAIL\\n"\.$/,
+  );
+});
+
+Deno.test("runStress fails when a broken message is not answered with ERROR", async () => {
+  const result = await stressFake(() => "OK\n", { unluckiness: 100 });
+  assert.match(result.failure ?? "", /phase 'index' sent .* expected "ERROR\\n"/);
 });
 
 Deno.test("runStress fails on an INDEX FAIL although every dependency was confirmed", async () => {
-  const server = serveFake((line) => line.startsWith("INDEX|b|") ? "FAIL\n" : "OK\n");
-  try {
-    const result = await runStress({
-      hostname: "127.0.0.1",
-      port: server.port,
-      packages: [{ name: "a", dependencies: [] }, { name: "b", dependencies: ["a"] }],
-      concurrency: 1,
-      seed: 1,
-      unluckiness: 0,
-      timeoutMs: 10_000,
-    });
-    assert.match(result.failure ?? "", /sent "INDEX\|b\|a\\n" and received "FAIL\\n"/);
-  } finally {
-    await server.close();
-  }
+  const result = await stressFake((line) => line.startsWith("INDEX|b|") ? "FAIL\n" : "OK\n", {
+    packages: [{ name: "a", dependencies: [] }, { name: "b", dependencies: ["a"] }],
+    concurrency: 1,
+  });
+  assert.match(result.failure ?? "", /sent "INDEX\|b\|a\\n" and received "FAIL\\n"/);
 });
 
 Deno.test("runStress times out a server that never converges, naming the phase", async () => {
-  const server = serveFake(() => "FAIL\n");
-  try {
-    const result = await runStress({
-      hostname: "127.0.0.1",
-      port: server.port,
-      packages: generatePackages({ count: 20, seed: 1 }),
-      concurrency: 3,
-      seed: 1,
-      unluckiness: 0,
-      timeoutMs: 200,
-    });
-    assert.equal(result.passed, false);
-    assert.match(result.failure ?? "", /^Timed out after 0.2 s in phase 'clean' with 0 of 20/);
-  } finally {
-    await server.close();
-  }
+  const result = await stressFake(() => "FAIL\n", {
+    packages: generatePackages({ count: 20, seed: 1 }),
+    concurrency: 3,
+    timeoutMs: 200,
+  });
+  assert.equal(result.passed, false);
+  assert.match(result.failure ?? "", /^Timed out after 0.2 s in phase 'clean' with 0 of 20/);
 });
 
 Deno.test("runStress reports a server it cannot connect to", async () => {
