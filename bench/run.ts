@@ -24,6 +24,7 @@
 
 import { parseArgs } from "node:util";
 import type { BenchResult } from "../lib/tools/bench.ts";
+import { readPackageList } from "../lib/tools/package_list.ts";
 import { renderChart } from "./chart.ts";
 import {
   pinned,
@@ -85,6 +86,22 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
+const USAGE = `Usage: deno task bench [options]
+
+Runs pkgindex, the ceiling server and any --compare server through the same
+loads, each server pinned to core 1 and each load generator to core 0 when the
+machine allows, and prints medians, ratios, latency, CPU time and allocation.
+
+Options:
+  --runs N                 runs of every load (default 3)
+  --duration SECONDS       measured time of each load (default 5)
+  --warmup SECONDS         load before measuring (default 1)
+  --packages FILE          packages to preload, 'name: dep dep' lines
+                           (default ../shared/data/brew-dependencies.txt beside the checkout)
+  --compare NAME=HOST:PORT another running server to measure the same way; repeatable
+  --svg FILE               also draw the results as a chart
+  -h, --help               print this help`;
+
 interface Options {
   runs: number;
   duration: string;
@@ -103,8 +120,16 @@ async function main(): Promise<void> {
       packages: { type: "string", default: `${REPO_ROOT}../shared/data/brew-dependencies.txt` },
       compare: { type: "string", multiple: true, default: [] },
       svg: { type: "string" },
+      help: { type: "boolean", short: "h" },
     },
   });
+  if (values.help) {
+    // deno-lint-ignore no-console
+    console.log(USAGE);
+    return;
+  }
+  // Read once here, so that a missing file stops the run before any server starts.
+  await readPackageList(values.packages);
   const options: Options = {
     runs: Number(values.runs),
     duration: values.duration,

@@ -103,6 +103,16 @@ REMOVE, or which byte makes a line malformed. Changes nothing on the server.`,
   run: runExplain,
 };
 
+/**
+ * Why a fetch failed, in the system's words: `fetch` says only "fetch failed", and its cause ends
+ * with what the operating system said, such as "Connection refused (os error 111)".
+ */
+function fetchFailure(error: unknown): string {
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (!(cause instanceof Error)) return errorMessage(error);
+  return cause.message.slice(cause.message.lastIndexOf(": ") + 2);
+}
+
 async function runExplain(config: ExplainConfig): Promise<number> {
   const address = formatHostPort(config.hostname, config.port);
   let status: number;
@@ -116,7 +126,7 @@ async function runExplain(config: ExplainConfig): Promise<number> {
     status = response.status;
     body = await response.text();
   } catch (error) {
-    writeText(Deno.stderr, `Cannot reach ${address}: ${errorMessage(error)}\n`);
+    writeText(Deno.stderr, `Cannot reach ${address}: ${fetchFailure(error)}\n`);
     return 1;
   }
   if (status !== 200) {

@@ -10,7 +10,7 @@ import { inspectionAccess } from "../ops/bearer_token.ts";
 import { renderMetrics } from "../ops/metrics.ts";
 import { serveHttp } from "../ops/http_server.ts";
 import { createInspectionApi } from "../ops/inspection_api.ts";
-import { serve, SERVE_DEFAULTS } from "../server/server.ts";
+import { serve, SERVE_DEFAULTS, type Server } from "../server/server.ts";
 import {
   openDurableIndex,
   type OpenDurableIndexOptions,
@@ -23,6 +23,7 @@ import {
   LOG_FORMATS,
   LOG_LEVELS,
   type LogFormat,
+  type Logger,
   type LogLevel,
 } from "../util/log.ts";
 import { formatHostPort, listenTcp } from "../util/net.ts";
@@ -331,14 +332,6 @@ async function runServer(config: ServeConfig): Promise<number> {
     logger,
     index: dataFile?.durable ?? index,
   });
-  logger.info(
-    `pkgindex ${VERSION} listening on ${formatHostPort(server.addr.hostname, server.addr.port)} ` +
-      `(max-line-bytes=${config.maxLineBytes} max-connections=${config.maxConnections} ` +
-      `idle-timeout=${config.idleTimeout}s ` +
-      (config.data === undefined
-        ? "memory only)"
-        : `data=${config.data.path} sync=${config.data.sync})`),
-  );
   let http: Deno.HttpServer<Deno.NetAddr> | undefined;
   if (config.httpPort !== undefined) {
     const commits = dataFile?.durable.commitStats;
@@ -364,6 +357,7 @@ async function runServer(config: ServeConfig): Promise<number> {
       });
       const { hostname, port } = http.addr;
       const address = formatHostPort(hostname, port);
+      logListening(logger, { config, server });
       logger.info(`Serving /metrics, /healthz and /v1/ over HTTP on ${address}`);
       if (inspectionAccess(hostname, config.httpToken) === "closed") {
         logger.warn(
@@ -375,8 +369,26 @@ async function runServer(config: ServeConfig): Promise<number> {
     } catch (error) {
       lifecycle.fail(errorMessage(error));
     }
+  } else {
+    logListening(logger, { config, server });
   }
   return await lifecycle.serveUntilStopped({ server, metrics: http, dataFile });
+}
+
+/**
+ * Logs that the server listens, with its limits: once every listener it was asked for is bound,
+ * so that the log never announces a server that then fails to start.
+ */
+function logListening(logger: Logger, started: { config: ServeConfig; server: Server }): void {
+  const { config, server } = started;
+  logger.info(
+    `pkgindex ${VERSION} listening on ${formatHostPort(server.addr.hostname, server.addr.port)} ` +
+      `(max-line-bytes=${config.maxLineBytes} max-connections=${config.maxConnections} ` +
+      `idle-timeout=${config.idleTimeout}s ` +
+      (config.data === undefined
+        ? "memory only)"
+        : `data=${config.data.path} sync=${config.data.sync})`),
+  );
 }
 
 function loadDataFile(

@@ -289,7 +289,7 @@ export const PROCESS_IO: SubcommandIo = {
 function readEnvironment(name: string): string | undefined {
   if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
     throw new UsageError(
-      `Cannot read the environment variable ${name}: permission denied (run with --allow-env, as deno task start does)`,
+      `Cannot read the environment variable ${name}: permission denied (run with --allow-env, as the deno tasks and the compiled binary do)`,
     );
   }
   return Deno.env.get(name);

@@ -378,7 +378,7 @@ function badName(name: string, what: string): HttpError {
 /** The body of `POST /v1/explain` as one line ending in `\n` (added when missing). */
 function oneLine(body: Uint8Array): Uint8Array {
   const newline = body.indexOf(0x0a);
-  if (newline === body.length - 1) return body;
+  if (newline !== -1 && newline === body.length - 1) return body;
   if (newline !== -1) {
     throw new HttpError(400, "The body holds more than one line; explain takes one line.");
   }

@@ -61,7 +61,10 @@ export async function readPackageList(path: string): Promise<PackageSpec[]> {
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    throw new Error(`Cannot read packages file '${path}': ${(error as Error).message}`);
+    const reason = error instanceof Deno.errors.NotFound
+      ? "there is no such file"
+      : (error as Error).message;
+    throw new Error(`Cannot read packages file '${path}': ${reason}`);
   }
   try {
     return parsePackageList(text);

@@ -232,6 +232,7 @@ Deno.test("serve exits 1 when its HTTP port is taken, closing the data file it o
             `.* INFO Closed data file ${path}\\n.* INFO Stopped\\. `,
         ),
       );
+      assert.doesNotMatch(result.stderr, /listening on/, "it never said it was up");
     } finally {
       taken.close();
     }

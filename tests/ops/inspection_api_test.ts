@@ -383,6 +383,17 @@ Deno.test("POST /v1/explain says which field and byte make a line malformed", as
       reason: "The package name holds a byte outside the name alphabet: byte 9 is 0xc3.",
       malformed: { field: "package", byte: 9 },
     });
+    // An empty body is an empty line, which the server answers ERROR too.
+    assert.deepEqual(await explain(service, ""), {
+      status: 200,
+      json: {
+        line: "",
+        reply: "ERROR",
+        reason: "The command is not one of INDEX, REMOVE, QUERY followed by |: " +
+          "byte 0 is the end of the line.",
+        malformed: { field: "command", byte: 0 },
+      },
+    });
   });
 });
 

@@ -35,6 +35,6 @@ Deno.test("parsePackageList rejects a line without a name, naming its line numbe
 Deno.test("readPackageList names the file it cannot read", async () => {
   await assert.rejects(
     readPackageList("/nonexistent/packages.txt"),
-    /'\/nonexistent\/packages.txt'/,
+    /^Error: Cannot read packages file '\/nonexistent\/packages.txt': there is no such file$/,
   );
 });
