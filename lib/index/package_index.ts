@@ -19,8 +19,8 @@
  * @module
  */
 
-import type { IndexOperations } from "../protocol/command_table.ts";
-import { namesOf, type RequestNames } from "../protocol/request_parser.ts";
+import type { IndexOperations, RequestNames } from "../protocol/command_table.ts";
+import { namesOf } from "../protocol/request_parser.ts";
 import { NameTable } from "./name_table.ts";
 
 const encoder = new TextEncoder();

@@ -6,7 +6,19 @@
  * @module
  */
 
-import type { RequestNames } from "./request_parser.ts";
+/** Where a request's names are, as byte ranges of `bytes`: what the index needs of a request. */
+export interface RequestNames {
+  /** The bytes the names are in. */
+  readonly bytes: Uint8Array;
+  /** Where the package name starts. */
+  readonly nameStart: number;
+  /** Where the package name ends (exclusive). */
+  readonly nameEnd: number;
+  /** How many dependencies the request names (repeats included). */
+  readonly dependencyCount: number;
+  /** Dependency `i` is `bytes[dependencyBounds[2 * i], dependencyBounds[2 * i + 1])`. */
+  readonly dependencyBounds: Int32Array;
+}
 
 /**
  * What the commands need from an index (the package index, or its durable wrapper): each

@@ -12,27 +12,13 @@
  * @module
  */
 
-import { COMMAND_TABLE } from "./command_table.ts";
+import { COMMAND_TABLE, type RequestNames } from "./command_table.ts";
 import { MAX_NAME_BYTES, NAME_BYTES } from "./names.ts";
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 const BAR = 0x7c;
 const COMMA = 0x2c;
-
-/** Where a request's names are, as byte ranges of `bytes`: what the index needs of a request. */
-export interface RequestNames {
-  /** The bytes the names are in. */
-  readonly bytes: Uint8Array;
-  /** Where the package name starts. */
-  readonly nameStart: number;
-  /** Where the package name ends (exclusive). */
-  readonly nameEnd: number;
-  /** How many dependencies the request names (repeats included). */
-  readonly dependencyCount: number;
-  /** Dependency `i` is `bytes[dependencyBounds[2 * i], dependencyBounds[2 * i + 1])`. */
-  readonly dependencyBounds: Int32Array;
-}
 
 /**
  * Why a line is malformed. The server only needs to know that it is; `POST /v1/explain` says
@@ -73,7 +59,7 @@ const FIRST_COMMAND_BY_BYTE: Int8Array = (() => {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { COMMAND_TABLE } from "./command_table.ts";
+ * import { COMMAND_TABLE, type RequestNames } from "./command_table.ts";
  * import { Request, requestDependencies, requestName } from "./request_parser.ts";
  *
  * const bytes = new TextEncoder().encode("INDEX|cloog|gmp,isl\nQUERY|cloog|x\n");

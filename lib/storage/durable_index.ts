@@ -6,13 +6,8 @@
  */
 
 import { clearImmediate, setImmediate } from "node:timers";
-import type { IndexOperations } from "../protocol/command_table.ts";
-import {
-  namesOf,
-  requestDependencies,
-  requestName,
-  type RequestNames,
-} from "../protocol/request_parser.ts";
+import type { IndexOperations, RequestNames } from "../protocol/command_table.ts";
+import { namesOf, requestDependencies, requestName } from "../protocol/request_parser.ts";
 import { PackageIndex } from "../index/package_index.ts";
 import { errorMessage } from "../util/errors.ts";
 import { Histogram } from "../util/histogram.ts";
