@@ -14,6 +14,7 @@
  * @module
  */
 
+import { nameFromBytes } from "../protocol/names.ts";
 import { NameHasher } from "./name_hash.ts";
 
 /** Options for {@linkcode NameTable}. */
@@ -168,7 +169,7 @@ export class NameTable {
   /** The name in `slot`, which must hold one, as a string. */
   nameOf(slot: number): string {
     const start = this.#nameStarts[slot]!;
-    return String.fromCharCode(...this.#arena.subarray(start, start + this.#nameLengths[slot]!));
+    return nameFromBytes(this.#arena, start, start + this.#nameLengths[slot]!);
   }
 
   /**

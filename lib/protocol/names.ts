@@ -31,6 +31,22 @@ export const NAME_BYTES: Uint8Array = (() => {
 })();
 
 /**
+ * The name held in `bytes[start, end)` as a string, one character per byte (names are ASCII).
+ * Allocates: for the cold paths that need a name as text, never the request path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nameFromBytes } from "./names.ts";
+ *
+ * assert.equal(nameFromBytes(new TextEncoder().encode("QUERY|gtk+3|"), 6, 11), "gtk+3");
+ * ```
+ */
+export function nameFromBytes(bytes: Uint8Array, start: number, end: number): string {
+  return String.fromCharCode(...bytes.subarray(start, end));
+}
+
+/**
  * Whether `name` is a valid package name: 1 to {@linkcode MAX_NAME_BYTES} characters of the
  * name alphabet.
  *

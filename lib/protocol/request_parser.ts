@@ -13,7 +13,7 @@
  */
 
 import { COMMAND_TABLE, type RequestNames } from "./command_table.ts";
-import { MAX_NAME_BYTES, NAME_BYTES } from "./names.ts";
+import { MAX_NAME_BYTES, NAME_BYTES, nameFromBytes } from "./names.ts";
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
@@ -183,11 +183,6 @@ function endsLine(bytes: Uint8Array, i: number): boolean {
   return byte === NEWLINE || (byte === CARRIAGE_RETURN && bytes[i + 1] === NEWLINE);
 }
 
-/** The bytes `bytes[start, end)` as a string of one character per byte. */
-function latin1(bytes: Uint8Array, start: number, end: number): string {
-  return String.fromCharCode(...bytes.subarray(start, end));
-}
-
 /**
  * The package name of `request`, as a string. Allocates: for the cold paths (durable mode,
  * inspection), never the request path.
@@ -201,7 +196,7 @@ function latin1(bytes: Uint8Array, start: number, end: number): string {
  * ```
  */
 export function requestName(request: RequestNames): string {
-  return latin1(request.bytes, request.nameStart, request.nameEnd);
+  return nameFromBytes(request.bytes, request.nameStart, request.nameEnd);
 }
 
 /**
@@ -220,7 +215,7 @@ export function requestDependencies(request: RequestNames): string[] {
   const { bytes, dependencyBounds } = request;
   const names: string[] = [];
   for (let i = 0; i < 2 * request.dependencyCount; i += 2) {
-    names.push(latin1(bytes, dependencyBounds[i]!, dependencyBounds[i + 1]!));
+    names.push(nameFromBytes(bytes, dependencyBounds[i]!, dependencyBounds[i + 1]!));
   }
   return names;
 }
