@@ -1,11 +1,23 @@
 /**
  * Interning of package names to small integer slots, looked up by their bytes.
  *
- * Names live back to back in one byte arena, found by a slot's start and length; an
- * open-addressing hash table (linear probing, at most half full) maps a name's hash to its
- * slot. Looking a name up straight out of a request's bytes hashes and compares bytes and
- * allocates nothing; a name is copied, once, only when its package is first stored. For a
- * million 10-byte names that is 10 MB of arena, 5 MB of slot fields and 16 MB of buckets,
+ * Names live back to back in one byte arena, each as a length byte and its bytes, found by a
+ * slot's start; an open-addressing hash table (linear probing, at most half full) maps a name's
+ * hash to its slot. Looking a name up straight out of a request's bytes hashes and compares bytes
+ * and allocates nothing; a name is copied, once, only when its package is first stored.
+ *
+ * Nothing here ever stops to copy the whole table (see docs/decisions.md, "Growth without a
+ * stop"):
+ * - The arena and the per-slot arrays grow in place ({@linkcode growableArray}).
+ * - When the buckets are half full, a table twice as big takes the new names, and every insert
+ *   and removal after that moves a few buckets of the old table into it, as Redis rehashes its
+ *   dictionaries; until the old table is empty, a lookup that misses in the new one looks there.
+ * - The bytes that removed names leave in the arena are reclaimed by sliding the live names
+ *   down a few at a time, with every insert and removal, once they are half of the arena.
+ *
+ * Memory per name, measured in `deno task bench:memory`: its bytes plus one length byte in the
+ * arena, 4 bytes of start, and one 4-byte bucket entry (the slot and 6 bits of the hash) in a
+ * table that is a quarter to half full: 8 to 16 bytes. A million 10-byte names take about 27 MB,
  * against about 70 MB for the same names as JavaScript strings in a `Map`.
  *
  * The hash is {@linkcode NameHasher} (HalfSipHash-1-3 under a random per-process key), so that
@@ -15,6 +27,7 @@
  */
 
 import { nameFromBytes } from "../protocol/names.ts";
+import { growableArray, growTo, shrinkTo } from "./growable_array.ts";
 import { NameHasher } from "./name_hash.ts";
 
 /** Options for {@linkcode NameTable}. */
@@ -27,9 +40,30 @@ export interface NameTableOptions {
 }
 
 const INITIAL_SLOTS = 1024;
+const INITIAL_BUCKETS = 2 * INITIAL_SLOTS;
 const INITIAL_ARENA_BYTES = 16 * 1024;
-/** The longest name the table stores: a slot keeps its name's length in one byte. */
+/** The longest name the table stores: the arena keeps a name's length in one byte. */
 const MAX_NAME_BYTES = 255;
+/** The largest arena: name starts are 32-bit integers. */
+const MAX_ARENA_BYTES = 2 ** 31 - 1;
+/** A bucket entry is `tag << SLOT_BITS | (slot + 1)`: 0 is an empty bucket. */
+const SLOT_BITS = 26;
+const SLOT_FIELD = (1 << SLOT_BITS) - 1;
+const TAG_FIELD = ~SLOT_FIELD;
+/** An old-table bucket whose entry has moved to the new table or was removed. */
+const MOVED = 1 << SLOT_BITS;
+/**
+ * How many buckets of the old table each insert or removal moves. A rehash starts when the
+ * table is half full and the next one when the new table is, at least a quarter of the old
+ * table's size of inserts later: moving 4 per insert empties the old table long before.
+ */
+const MIGRATED_BUCKETS_PER_STEP = 4;
+/** The arena bytes each insert or removal slides while the arena is being compacted, at least. */
+const COMPACTED_BYTES_PER_STEP = 64;
+const NO_BUCKETS = new Int32Array(0);
+
+/** The most names a table holds: a bucket entry keeps `slot + 1` in 26 bits. */
+export const MAX_NAMES: number = SLOT_FIELD;
 
 /**
  * A two-way mapping between names (byte strings of 1 to 255 bytes) and slots: each name added
@@ -58,24 +92,34 @@ const MAX_NAME_BYTES = 255;
  */
 export class NameTable {
   readonly #hasher: { hash(bytes: Uint8Array, start: number, end: number): number };
-  /** Every stored name's bytes, back to back, with the gaps that removed names left. */
-  #arena = new Uint8Array(INITIAL_ARENA_BYTES);
+  /**
+   * Every stored name as its length (1 to 255) and its bytes, back to back, with the records
+   * that removed names left: a 0 byte and the length of the name that was there.
+   */
+  #arena = growableArray(Uint8Array, {
+    length: INITIAL_ARENA_BYTES,
+    maxLength: MAX_ARENA_BYTES,
+  });
   #arenaEnd = 0;
-  /** Bytes before #arenaEnd that no name uses any more. */
+  /** Bytes before #arenaEnd that no name uses: removed names, and the gap of a compaction. */
   #arenaGarbage = 0;
-  /** Slot → where its name starts in the arena, or -1 for a free slot. */
-  #nameStarts = new Int32Array(INITIAL_SLOTS).fill(-1);
-  /** Slot → its name's length in bytes. */
-  #nameLengths = new Uint8Array(INITIAL_SLOTS);
+  /** While compacting: where the next record to slide is, and where it goes; else -1. */
+  #compactFrom = -1;
+  #compactTo = -1;
+  /** Slot → where its name's bytes start in the arena (after its length), or -1 when free. */
+  #nameStarts = growableArray(Int32Array, { length: INITIAL_SLOTS, maxLength: MAX_NAMES });
   /** Free slots below #slotCount, as a stack. */
-  #freeSlots = new Int32Array(64);
+  #freeSlots = growableArray(Int32Array, { length: 64, maxLength: MAX_NAMES });
   #freeCount = 0;
   #slotCount = 0;
-  /** Bucket → the full hash of the name stored there (never 0), or 0 for an empty bucket. */
-  #bucketHashes = new Int32Array(2 * INITIAL_SLOTS);
-  /** Bucket → the slot of the name stored there. */
-  #bucketSlots = new Int32Array(2 * INITIAL_SLOTS);
-  #mask = 2 * INITIAL_SLOTS - 1;
+  /** Bucket → `tag << SLOT_BITS | (slot + 1)`, where the tag is 6 bits of the hash; 0 when empty. */
+  #buckets = freshBuckets(INITIAL_BUCKETS);
+  #mask = INITIAL_BUCKETS - 1;
+  /** While rehashing: the table whose entries are moving to #buckets; else empty. */
+  #oldBuckets = NO_BUCKETS;
+  #oldMask = 0;
+  /** While rehashing: the old buckets before this one have moved. */
+  #moved = 0;
   #size = 0;
 
   /** Makes an empty table. */
@@ -100,63 +144,67 @@ export class NameTable {
 
   /** The slot of the name `bytes[start, end)` whose hash is `hash`, or -1 when it is absent. */
   find(hash: number, bytes: Uint8Array, start: number, end: number): number {
-    const length = end - start;
-    const hashes = this.#bucketHashes;
-    const mask = this.#mask;
-    for (let bucket = hash & mask;; bucket = (bucket + 1) & mask) {
-      const stored = hashes[bucket];
-      if (stored === 0) return -1;
-      if (stored !== hash) continue;
-      const slot = this.#bucketSlots[bucket]!;
-      if (this.#nameLengths[slot] !== length) continue;
-      const arena = this.#arena;
-      let at = this.#nameStarts[slot]!;
-      let i = start;
-      while (i < end && arena[at] === bytes[i]) {
-        at++;
-        i++;
-      }
-      if (i === end) return slot;
-    }
+    const slot = this.#findIn(this.#buckets, this.#mask, hash, bytes, start, end);
+    if (slot !== -1 || this.#oldBuckets.length === 0) return slot;
+    return this.#findIn(this.#oldBuckets, this.#oldMask, hash, bytes, start, end);
   }
 
   /**
    * Stores the name `bytes[start, end)`, which must be absent, under its `hash`, copying its
    * bytes, and returns its new slot. Throws a `RangeError` for an empty name or one over 255
-   * bytes: the protocol never lets one through.
+   * bytes (the protocol never lets one through), and when the table is full: changing nothing.
    */
   insert(hash: number, bytes: Uint8Array, start: number, end: number): number {
     const length = end - start;
     if (length < 1 || length > MAX_NAME_BYTES) {
       throw new RangeError(`Cannot store a name of ${length} bytes: names are 1 to 255 bytes`);
     }
-    if ((this.#size + 1) * 2 > this.#bucketHashes.length) this.#growBuckets();
+    if (this.#size === MAX_NAMES) {
+      throw new RangeError(`Cannot store more than ${MAX_NAMES} names`);
+    }
+    this.#step(1 + length);
+    growTo(this.#arena, this.#arenaEnd + 1 + length);
+    if ((this.#size + 1) * 2 > this.#buckets.length) this.#startRehash();
     const slot = this.#freeCount > 0 ? this.#freeSlots[--this.#freeCount]! : this.#newSlot();
-    if (this.#arenaEnd + length > this.#arena.length) this.#makeArenaRoom(length);
-    this.#arena.set(bytes.subarray(start, end), this.#arenaEnd);
-    this.#nameStarts[slot] = this.#arenaEnd;
-    this.#nameLengths[slot] = length;
-    this.#arenaEnd += length;
-    this.#place(hash, slot);
+    const arena = this.#arena;
+    let at = this.#arenaEnd;
+    arena[at++] = length;
+    this.#nameStarts[slot] = at;
+    for (let i = start; i < end; i++) arena[at++] = bytes[i]!;
+    this.#arenaEnd = at;
+    this.#place(hash, ((hash >>> 24) << SLOT_BITS) | (slot + 1));
     this.#size++;
     return slot;
   }
 
   /** Removes the name in `slot`, whose hash is `hash`, and frees the slot for reuse. */
   remove(hash: number, slot: number): void {
+    this.#step(0);
+    const entry = slot + 1;
+    const buckets = this.#buckets;
     const mask = this.#mask;
     let bucket = hash & mask;
-    while (this.#bucketSlots[bucket] !== slot || this.#bucketHashes[bucket] !== hash) {
-      bucket = (bucket + 1) & mask;
+    for (; buckets[bucket] !== 0; bucket = (bucket + 1) & mask) {
+      if ((buckets[bucket]! & SLOT_FIELD) === entry) break;
     }
-    this.#closeGap(bucket);
-    this.#arenaGarbage += this.#nameLengths[slot]!;
+    if (buckets[bucket] !== 0) {
+      this.#closeGap(bucket);
+    } else {
+      // Not moved yet: it is in the old table, where a marker keeps the probe runs whole.
+      const old = this.#oldBuckets;
+      const oldMask = this.#oldMask;
+      for (bucket = hash & oldMask; (old[bucket]! & SLOT_FIELD) !== entry;) {
+        bucket = (bucket + 1) & oldMask;
+      }
+      old[bucket] = MOVED;
+    }
+    const start = this.#nameStarts[slot]!;
+    const length = this.#arena[start - 1]!;
+    this.#arena[start - 1] = 0;
+    this.#arena[start] = length;
+    this.#arenaGarbage += 1 + length;
     this.#nameStarts[slot] = -1;
-    if (this.#freeCount === this.#freeSlots.length) {
-      const grown = new Int32Array(this.#freeSlots.length * 2);
-      grown.set(this.#freeSlots);
-      this.#freeSlots = grown;
-    }
+    growTo(this.#freeSlots, this.#freeCount + 1);
     this.#freeSlots[this.#freeCount++] = slot;
     this.#size--;
   }
@@ -169,7 +217,7 @@ export class NameTable {
   /** The name in `slot`, which must hold one, as a string. */
   nameOf(slot: number): string {
     const start = this.#nameStarts[slot]!;
-    return nameFromBytes(this.#arena, start, start + this.#nameLengths[slot]!);
+    return nameFromBytes(this.#arena, start, start + this.#arena[start - 1]!);
   }
 
   /**
@@ -179,7 +227,7 @@ export class NameTable {
   compareName(slot: number, bytes: Uint8Array): number {
     const arena = this.#arena;
     const start = this.#nameStarts[slot]!;
-    const length = this.#nameLengths[slot]!;
+    const length = arena[start - 1]!;
     const common = Math.min(length, bytes.length);
     for (let i = 0; i < common; i++) {
       const difference = arena[start + i]! - bytes[i]!;
@@ -190,9 +238,9 @@ export class NameTable {
 
   /** Whether the name in `slot` starts with the bytes `prefix`. Makes no string. */
   nameStartsWith(slot: number, prefix: Uint8Array): boolean {
-    if (this.#nameLengths[slot]! < prefix.length) return false;
     const arena = this.#arena;
     const start = this.#nameStarts[slot]!;
+    if (arena[start - 1]! < prefix.length) return false;
     for (let i = 0; i < prefix.length; i++) if (arena[start + i] !== prefix[i]) return false;
     return true;
   }
@@ -204,73 +252,157 @@ export class NameTable {
     }
   }
 
-  #newSlot(): number {
-    if (this.#slotCount === this.#nameStarts.length) {
-      const starts = new Int32Array(this.#slotCount * 2).fill(-1);
-      starts.set(this.#nameStarts);
-      this.#nameStarts = starts;
-      const lengths = new Uint8Array(this.#slotCount * 2);
-      lengths.set(this.#nameLengths);
-      this.#nameLengths = lengths;
+  #findIn(
+    buckets: Int32Array,
+    mask: number,
+    hash: number,
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+  ): number {
+    const tag = (hash >>> 24) << SLOT_BITS;
+    const length = end - start;
+    const arena = this.#arena;
+    for (let bucket = hash & mask;; bucket = (bucket + 1) & mask) {
+      const entry = buckets[bucket]!;
+      if (entry === 0) return -1;
+      if ((entry & TAG_FIELD) !== tag || entry === MOVED) continue;
+      const slot = (entry & SLOT_FIELD) - 1;
+      let at = this.#nameStarts[slot]!;
+      if (arena[at - 1] !== length) continue;
+      let i = start;
+      while (i < end && arena[at] === bytes[i]) {
+        at++;
+        i++;
+      }
+      if (i === end) return slot;
     }
+  }
+
+  /** The hash of the name in `slot`, recomputed from its bytes. */
+  #hashOfSlot(slot: number): number {
+    const start = this.#nameStarts[slot]!;
+    return this.hash(this.#arena, start, start + this.#arena[start - 1]!);
+  }
+
+  #newSlot(): number {
+    growTo(this.#nameStarts, this.#slotCount + 1);
     return this.#slotCount++;
   }
 
-  /** Makes room for `length` more bytes: compacts when half the arena is garbage, else grows it. */
-  #makeArenaRoom(length: number): void {
-    const live = this.#arenaEnd - this.#arenaGarbage;
-    let capacity = this.#arena.length;
-    if (this.#arenaGarbage < this.#arenaEnd / 2) capacity *= 2;
-    while (live + length > capacity) capacity *= 2;
-    const arena = new Uint8Array(capacity);
-    let end = 0;
-    for (let slot = 0; slot < this.#slotCount; slot++) {
-      const start = this.#nameStarts[slot]!;
-      if (start === -1) continue;
-      const nameEnd = start + this.#nameLengths[slot]!;
-      arena.set(this.#arena.subarray(start, nameEnd), end);
-      this.#nameStarts[slot] = end;
-      end += nameEnd - start;
+  /**
+   * The bounded share of background work that each insert (which appends `appended` bytes to the
+   * arena) and each removal does: moving buckets of a rehash, and sliding names of a compaction.
+   */
+  #step(appended: number): void {
+    if (this.#oldBuckets.length !== 0) this.#moveBuckets(MIGRATED_BUCKETS_PER_STEP);
+    if (this.#compactFrom === -1) {
+      if (this.#arenaGarbage * 2 <= this.#arenaEnd || this.#arenaEnd < INITIAL_ARENA_BYTES) {
+        return;
+      }
+      this.#compactFrom = this.#compactTo = 0;
     }
-    this.#arena = arena;
-    this.#arenaEnd = end;
-    this.#arenaGarbage = 0;
+    this.#compactArena(COMPACTED_BYTES_PER_STEP + 2 * appended);
   }
 
   /**
-   * Empties `bucket` and moves later entries of its probe run back into the gap (backward-shift
-   * deletion), so lookups never need tombstones.
+   * Starts a rehash into a table twice as big. The previous one is always over by then (see
+   * MIGRATED_BUCKETS_PER_STEP).
+   */
+  #startRehash(): void {
+    this.#oldBuckets = this.#buckets;
+    this.#oldMask = this.#mask;
+    this.#moved = 0;
+    this.#buckets = freshBuckets(this.#buckets.length * 2);
+    this.#mask = this.#buckets.length - 1;
+  }
+
+  /** Moves the entries of the next `count` old buckets to the new table. */
+  #moveBuckets(count: number): void {
+    const old = this.#oldBuckets;
+    const end = Math.min(old.length, this.#moved + count);
+    for (let bucket = this.#moved; bucket < end; bucket++) {
+      const entry = old[bucket]!;
+      if ((entry & SLOT_FIELD) === 0) continue;
+      this.#place(this.#hashOfSlot((entry & SLOT_FIELD) - 1), entry);
+      old[bucket] = MOVED;
+    }
+    this.#moved = end;
+    if (end === old.length) this.#oldBuckets = NO_BUCKETS;
+  }
+
+  /**
+   * Slides the records from #compactFrom on down to #compactTo, dropping removed names, for at
+   * least `budget` bytes or to the end of the arena, where the compaction is over.
+   */
+  #compactArena(budget: number): void {
+    const arena = this.#arena;
+    let from = this.#compactFrom;
+    let to = this.#compactTo;
+    const stop = Math.min(this.#arenaEnd, from + budget);
+    while (from < stop) {
+      const length = arena[from]!;
+      if (length === 0) {
+        from += 1 + arena[from + 1]!;
+        continue;
+      }
+      if (to !== from) {
+        const slot = this.find(
+          this.hash(arena, from + 1, from + 1 + length),
+          arena,
+          from + 1,
+          from + 1 + length,
+        );
+        arena.copyWithin(to, from, from + 1 + length);
+        this.#nameStarts[slot] = to + 1;
+      }
+      from += 1 + length;
+      to += 1 + length;
+    }
+    if (from < this.#arenaEnd) {
+      this.#compactFrom = from;
+      this.#compactTo = to;
+      return;
+    }
+    this.#arenaGarbage -= from - to;
+    this.#arenaEnd = to;
+    this.#compactFrom = this.#compactTo = -1;
+    shrinkTo(arena, Math.max(INITIAL_ARENA_BYTES, to + (to >>> 2)));
+  }
+
+  /**
+   * Empties `bucket` of the new table and moves later entries of its probe run back into the gap
+   * (backward-shift deletion), so that its lookups never need markers.
    */
   #closeGap(bucket: number): void {
+    const buckets = this.#buckets;
     const mask = this.#mask;
     let gap = bucket;
-    for (let next = (gap + 1) & mask; this.#bucketHashes[next] !== 0; next = (next + 1) & mask) {
-      const home = this.#bucketHashes[next]! & mask;
+    for (let next = (gap + 1) & mask; buckets[next] !== 0; next = (next + 1) & mask) {
+      const home = this.#hashOfSlot((buckets[next]! & SLOT_FIELD) - 1) & mask;
       // The entry at `next` may move to `gap` unless its home lies cyclically after the gap.
       if (((next - home) & mask) >= ((next - gap) & mask)) {
-        this.#bucketHashes[gap] = this.#bucketHashes[next]!;
-        this.#bucketSlots[gap] = this.#bucketSlots[next]!;
+        buckets[gap] = buckets[next]!;
         gap = next;
       }
     }
-    this.#bucketHashes[gap] = 0;
+    buckets[gap] = 0;
   }
 
-  #place(hash: number, slot: number): void {
-    let bucket = hash & this.#mask;
-    while (this.#bucketHashes[bucket] !== 0) bucket = (bucket + 1) & this.#mask;
-    this.#bucketHashes[bucket] = hash;
-    this.#bucketSlots[bucket] = slot;
+  /** Puts `entry`, of a name whose hash is `hash`, in the new table. */
+  #place(hash: number, entry: number): void {
+    const buckets = this.#buckets;
+    const mask = this.#mask;
+    let bucket = hash & mask;
+    while (buckets[bucket] !== 0) bucket = (bucket + 1) & mask;
+    buckets[bucket] = entry;
   }
+}
 
-  #growBuckets(): void {
-    const hashes = this.#bucketHashes;
-    const slots = this.#bucketSlots;
-    this.#bucketHashes = new Int32Array(hashes.length * 2);
-    this.#bucketSlots = new Int32Array(hashes.length * 2);
-    this.#mask = hashes.length * 2 - 1;
-    for (let bucket = 0; bucket < hashes.length; bucket++) {
-      if (hashes[bucket] !== 0) this.#place(hashes[bucket]!, slots[bucket]!);
-    }
-  }
+/**
+ * A zeroed table of `count` buckets, in fresh pages from V8's page allocator (see
+ * {@linkcode growableArray}): allocating it costs no `memset` however big it is.
+ */
+function freshBuckets(count: number): Int32Array<ArrayBuffer> {
+  return growableArray(Int32Array, { length: count, maxLength: count });
 }
