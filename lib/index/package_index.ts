@@ -9,19 +9,27 @@
  * ({@linkcode RequestNames}); they are looked up by their bytes in the {@linkcode NameTable},
  * which interns each package name to a small integer slot and copies its bytes only when the
  * package is first stored. The graph is kept in typed arrays indexed by slot: every dependency
- * list lives in one shared `Int32Array` (4 bytes per edge), and per package there are four more
- * 32-bit words (where its list starts, its length, its dependents count, a visit mark) besides
- * its name's bytes and its place in the name table. A million packages with four dependencies
- * each take about 70 MB. Slots of removed packages are recycled, and the space of replaced lists
- * is reclaimed by compacting the edge array when it fills up, so memory follows what is indexed
- * now, not what ever was.
+ * list lives in one shared `Int32Array`, and per package there are four more 32-bit words (where
+ * its list starts, its length, its dependents count, a visit mark).
+ *
+ * Memory, per package: 16 bytes of slot arrays, 4 bytes of list header when it has dependencies,
+ * and its name (about 10 bytes plus 9 to 17 bytes of name table, see {@linkcode NameTable});
+ * per dependency edge, 4 bytes. A million packages with 2.3 dependencies each take about 55 MB.
+ *
+ * Nothing stops the server to grow or tidy these arrays (see docs/decisions.md, "Growth without a
+ * stop"): they grow in place ({@linkcode growableArray}), and the space of replaced and removed
+ * lists is reclaimed a little with every change, by sliding live lists down over it, once it is
+ * half of the edge array. Each list starts with a header word naming its package, or, for space
+ * no list uses, minus its length, so that the slide can walk the array. Slots of removed packages
+ * are recycled. Memory follows what is indexed now, not what ever was.
  *
  * @module
  */
 
 import type { IndexOperations, RequestNames } from "../protocol/command_table.ts";
 import { namesOf } from "../protocol/request_parser.ts";
-import { NameTable } from "./name_table.ts";
+import { growableArray, type GrowableArrayType, growTo, shrinkTo } from "./growable_array.ts";
+import { MAX_NAMES, NameTable } from "./name_table.ts";
 
 const encoder = new TextEncoder();
 
@@ -50,20 +58,27 @@ export class PackageIndex implements IndexOperations {
   /** Name ↔ slot, for indexed packages only. */
   #table = new NameTable();
   /**
-   * Every dependency list, back to back: slot `s` depends on the slots in
-   * `#edges[#firstEdge[s] .. #firstEdge[s] + #degree[s])`, without duplicates.
+   * Every dependency list, back to back, each after a header word holding its package's slot:
+   * slot `s` depends on the slots in `#edges[#firstEdge[s] .. #firstEdge[s] + #degree[s])`,
+   * without duplicates, and `#edges[#firstEdge[s] - 1]` is `s`. Space that no list uses starts
+   * with minus its length.
    */
-  #edges = new Int32Array(4096);
+  #edges = growableArray(Int32Array, { length: INITIAL_EDGES, maxLength: MAX_EDGE_WORDS });
   /** The end of the used part of #edges. */
   #edgesEnd = 0;
-  /** Positions before #edgesEnd that no list uses any more (left by replaced or removed lists). */
+  /** Positions before #edgesEnd that no list uses (replaced and removed lists, a slide's gap). */
   #edgesGarbage = 0;
-  #firstEdge = new Int32Array(1024);
-  #degree = new Int32Array(1024);
+  /** While compacting: where the next block to slide is, and where it goes; else -1. */
+  #compactFrom = -1;
+  #compactTo = -1;
+  /** The number of dependency edges. */
+  #edgeCount = 0;
+  #firstEdge = slotArray(Int32Array);
+  #degree = slotArray(Int32Array);
   /** Slot → how many indexed packages depend on it. Derived from the edges; kept for speed. */
-  #dependentCounts = new Int32Array(1024);
+  #dependentCounts = slotArray(Int32Array);
   /** Slot → last generation that visited it; lets one walk mark slots without allocating a set. */
-  #marks = new Uint32Array(1024);
+  #marks = slotArray(Uint32Array);
   #generation = 0;
   /** Scratch list of the dependency slots of the request being handled, reused between requests. */
   #dependencySlots = new Int32Array(64);
@@ -134,7 +149,7 @@ export class PackageIndex implements IndexOperations {
 
   /** The number of dependency edges between indexed packages (duplicates counted once). */
   get edgeCount(): number {
-    return this.#edgesEnd - this.#edgesGarbage;
+    return this.#edgeCount;
   }
 
   /**
@@ -236,7 +251,7 @@ export class PackageIndex implements IndexOperations {
     let slot = table.find(hash, bytes, nameStart, nameEnd);
     if (slot === -1) {
       slot = table.insert(hash, bytes, nameStart, nameEnd);
-      if (slot >= this.#marks.length) this.#growSlotArrays();
+      this.#growSlotArrays(slot);
     } else if (this.#wouldCloseCycle(slot, count)) {
       return false;
     }
@@ -337,7 +352,7 @@ export class PackageIndex implements IndexOperations {
     const slot = table.find(hash, bytes, 0, end);
     if (slot !== -1 || !options.create) return slot;
     const created = table.insert(hash, bytes, 0, end);
-    if (created >= this.#marks.length) this.#growSlotArrays();
+    this.#growSlotArrays(created);
     this.#setDependencies(created, this.#dependencySlots, 0);
     return created;
   }
@@ -436,53 +451,79 @@ export class PackageIndex implements IndexOperations {
    * rewritten in place; a longer one moves to the end of #edges.
    */
   #setDependencies(slot: number, dependencies: Int32Array, count: number): void {
+    this.#compactionStep(count);
+    const edges = this.#edges;
     const counts = this.#dependentCounts;
     const oldStart = this.#firstEdge[slot]!;
     const oldDegree = this.#degree[slot]!;
-    for (let i = oldStart; i < oldStart + oldDegree; i++) counts[this.#edges[i]!]! -= 1;
+    for (let i = oldStart; i < oldStart + oldDegree; i++) counts[edges[i]!]! -= 1;
     for (let i = 0; i < count; i++) counts[dependencies[i]!]! += 1;
+    this.#edgeCount += count - oldDegree;
     let start = oldStart;
-    if (count > oldDegree) {
-      this.#degree[slot] = 0; // the old list is garbage now, and compaction must not keep it
-      this.#edgesGarbage += oldDegree;
-      start = this.#reserveEdges(count);
-    } else {
-      this.#edgesGarbage += oldDegree - count;
+    if (count > oldDegree || count === 0) {
+      if (oldDegree > 0) this.#markUnused(oldStart - 1, 1 + oldDegree);
+      start = count === 0 ? 0 : this.#appendList(slot, count);
+    } else if (count < oldDegree) {
+      this.#markUnused(oldStart + count, oldDegree - count);
     }
-    const edges = this.#edges;
-    for (let i = 0; i < count; i++) edges[start + i] = dependencies[i]!;
+    for (let i = 0; i < count; i++) this.#edges[start + i] = dependencies[i]!;
     this.#firstEdge[slot] = start;
     this.#degree[slot] = count;
   }
 
-  /** Makes room for `count` edges at the end of #edges and returns where they start. */
-  #reserveEdges(count: number): number {
-    if (this.#edgesEnd + count > this.#edges.length) {
-      if (this.#edgesGarbage >= this.#edgesEnd / 2) this.#compactEdges();
-      if (this.#edgesEnd + count > this.#edges.length) {
-        this.#edges = grown(this.#edges, Math.max(this.#edges.length * 2, this.#edgesEnd + count));
-      }
-    }
-    const start = this.#edgesEnd;
-    this.#edgesEnd += count;
+  /** Records that the `length` positions of #edges from `at` hold no list any more. */
+  #markUnused(at: number, length: number): void {
+    this.#edges[at] = -length;
+    this.#edgesGarbage += length;
+  }
+
+  /** Makes room for a list of `count` edges of `slot` at the end of #edges; returns its start. */
+  #appendList(slot: number, count: number): number {
+    growTo(this.#edges, this.#edgesEnd + 1 + count);
+    this.#edges[this.#edgesEnd] = slot;
+    const start = this.#edgesEnd + 1;
+    this.#edgesEnd = start + count;
     return start;
   }
 
-  /** Moves every live list to the front of #edges, dropping the garbage between them. */
-  #compactEdges(): void {
-    const edges = new Int32Array(this.#edges.length);
-    let end = 0;
-    for (let slot = 0; slot < this.#table.slotCount; slot++) {
-      const degree = this.#degree[slot]!;
-      if (degree === 0) continue;
-      const start = this.#firstEdge[slot]!;
-      edges.set(this.#edges.subarray(start, start + degree), end);
-      this.#firstEdge[slot] = end;
-      end += degree;
+  /**
+   * The share of compaction each change of a list does, when it writes `count` edges: it starts
+   * a compaction when half of #edges is unused, and slides lists down over the unused space for
+   * twice what it writes and a little more, so that a compaction ends long before the array could
+   * double.
+   */
+  #compactionStep(count: number): void {
+    if (this.#compactFrom === -1) {
+      if (this.#edgesGarbage * 2 <= this.#edgesEnd || this.#edgesEnd < INITIAL_EDGES) return;
+      this.#compactFrom = this.#compactTo = 0;
     }
-    this.#edges = edges;
-    this.#edgesEnd = end;
-    this.#edgesGarbage = 0;
+    const edges = this.#edges;
+    let from = this.#compactFrom;
+    let to = this.#compactTo;
+    const stop = Math.min(this.#edgesEnd, from + COMPACTED_WORDS_PER_STEP + 2 * count);
+    while (from < stop) {
+      const header = edges[from]!;
+      if (header < 0) {
+        from -= header;
+        continue;
+      }
+      const length = 1 + this.#degree[header]!;
+      if (to !== from) {
+        edges.copyWithin(to, from, from + length);
+        this.#firstEdge[header] = to + 1;
+      }
+      from += length;
+      to += length;
+    }
+    if (from < this.#edgesEnd) {
+      this.#compactFrom = from;
+      this.#compactTo = to;
+      return;
+    }
+    this.#edgesGarbage -= from - to;
+    this.#edgesEnd = to;
+    this.#compactFrom = this.#compactTo = -1;
+    shrinkTo(edges, Math.max(INITIAL_EDGES, to + (to >>> 2)));
   }
 
   #nextGeneration(): number {
@@ -493,13 +534,28 @@ export class PackageIndex implements IndexOperations {
     return ++this.#generation;
   }
 
-  #growSlotArrays(): void {
-    const capacity = this.#marks.length * 2;
-    this.#firstEdge = grown(this.#firstEdge, capacity);
-    this.#degree = grown(this.#degree, capacity);
-    this.#dependentCounts = grown(this.#dependentCounts, capacity);
-    this.#marks = grown(this.#marks, capacity);
+  /** Makes the slot arrays long enough for `slot`. */
+  #growSlotArrays(slot: number): void {
+    if (slot < this.#marks.length) return;
+    growTo(this.#firstEdge, slot + 1);
+    growTo(this.#degree, slot + 1);
+    growTo(this.#dependentCounts, slot + 1);
+    growTo(this.#marks, slot + 1);
   }
+}
+
+const INITIAL_SLOTS = 1024;
+const INITIAL_EDGES = 4096;
+/** The largest edge array: 2^31 words, 8 GiB of address space. */
+const MAX_EDGE_WORDS = 2 ** 31;
+/** The edge words each change of a list slides while #edges is being compacted, at least. */
+const COMPACTED_WORDS_PER_STEP = 64;
+
+/** An array by slot, empty, that can grow to every slot the name table can hand out. */
+function slotArray<T extends Int32Array<ArrayBuffer> | Uint32Array<ArrayBuffer>>(
+  type: GrowableArrayType<T>,
+): T {
+  return growableArray(type, { length: INITIAL_SLOTS, maxLength: MAX_NAMES });
 }
 
 /** A copy of `array` with room for `capacity` elements, the new ones zero. */

@@ -153,3 +153,83 @@ Deno.test("NameTable compares a stored name with bytes in byte order, and checks
     false,
   ]);
 });
+
+Deno.test("NameTable answers every lookup right at every step while it grows with removals and shrinks", () => {
+  // Through several rehashes (each moves its buckets a few at a time, so lookups must search two
+  // tables) and arena compactions (names slide a few at a time), removals included, long names
+  // included: after each change the name changed and a few others are checked.
+  const random = createRandom(16);
+  const table = new NamedTable();
+  const model = new Map<string, number>();
+  const live: string[] = [];
+  let next = 0;
+  const newName = () => `n${next++}-`.padEnd(1 + randomInt(random, random() < 0.1 ? 255 : 24), "y");
+  // [live names to reach, chance that a step adds a name]: grow with so many removals that the
+  // arena compacts again and again while the buckets rehash, then shrink.
+  const phases = [[24_000, 0.6], [2_000, 0.2]] as const;
+  for (const [target, addChance] of phases) {
+    const growing = live.length < target;
+    while (growing ? live.length < target : live.length > target) {
+      if (live.length === 0 || random() < addChance) {
+        const name = newName();
+        const slot = table.add(name);
+        assert.equal(table.slotOf(name), slot);
+        model.set(name, slot);
+        live.push(name);
+      } else {
+        const at = randomInt(random, live.length);
+        const name = live[at]!;
+        live[at] = live[live.length - 1]!;
+        live.pop();
+        assert.equal(table.delete(name), model.get(name));
+        model.delete(name);
+        assert.equal(table.slotOf(name), -1);
+      }
+      for (let i = 0; i < 3 && live.length > 0; i++) {
+        const name = live[randomInt(random, live.length)]!;
+        assert.equal(table.slotOf(name), model.get(name));
+      }
+      assert.equal(table.slotOf(`n${randomInt(random, next)}-absent`), -1);
+    }
+    assert.equal(table.table.size, model.size);
+    for (const [name, slot] of model) {
+      assert.equal(table.slotOf(name), slot);
+      assert.equal(table.table.nameOf(slot), name);
+    }
+  }
+});
+
+Deno.test("NameTable stays correct through growth when names collide in a few buckets", () => {
+  const clustered = new NameTable({
+    hasher: { hash: (bytes, start, end) => ((end - start) << 24) | (bytes[end - 1]! << 8) | 3 },
+  });
+  agreeWithMap(new NamedTable(clustered), { names: 6000, steps: 60_000 });
+});
+
+Deno.test("NameTable stays right when its arena compacts in the middle of a rehash", () => {
+  // 600 names of 250 bytes and 425 short ones: the 1,025th name starts a rehash, which moves 4
+  // buckets per change. Removing most long names then makes the arena mostly garbage, and it
+  // starts sliding names down while buckets are still moving; the removals hit both tables.
+  const table = new NamedTable();
+  const model = new Map<string, number>();
+  const add = (name: string) => model.set(name, table.add(name));
+  const remove = (name: string) => {
+    assert.equal(table.delete(name), model.get(name));
+    model.delete(name);
+  };
+  const checkAll = () => {
+    for (const [name, slot] of model) assert.equal(table.slotOf(name), slot);
+    assert.equal(table.table.size, model.size);
+  };
+  const long = (i: number) => `long-${i}-`.padEnd(250, "z");
+  for (let i = 0; i < 600; i++) add(long(i));
+  for (let i = 0; i < 425; i++) add(`short-${i}`);
+  for (let i = 0; i < 600; i++) {
+    if (i % 3 === 0) continue;
+    remove(long(i));
+    if (i % 2 === 0) add(`later-${i}`);
+    if (i % 10 === 0) checkAll();
+  }
+  checkAll();
+  for (const [name, slot] of model) assert.equal(table.table.nameOf(slot), name);
+});
