@@ -309,3 +309,110 @@ Deno.test("PackageIndex reads the graph by slot for walks", () => {
   assert.equal(index.isIndexed(cloog), false);
   assert.ok(index.slotCount >= 3);
 });
+
+/** The rules with a dependents count per package, fast enough for tens of thousands of them. */
+class CountingModel {
+  readonly dependencies = new Map<string, Set<string>>();
+  readonly dependents = new Map<string, number>();
+
+  index(name: string, dependencies: readonly string[]): boolean {
+    const wanted = new Set(dependencies);
+    for (const dependency of wanted) if (!this.dependencies.has(dependency)) return false;
+    if ((this.dependents.get(name) ?? 0) > 0 || wanted.has(name)) {
+      for (const dependency of wanted) if (this.#reaches(dependency, name)) return false;
+    }
+    for (const old of this.dependencies.get(name) ?? []) this.#count(old, -1);
+    for (const dependency of wanted) this.#count(dependency, 1);
+    this.dependencies.set(name, wanted);
+    return true;
+  }
+
+  remove(name: string): boolean {
+    if ((this.dependents.get(name) ?? 0) > 0) return false;
+    for (const old of this.dependencies.get(name) ?? []) this.#count(old, -1);
+    this.dependencies.delete(name);
+    return true;
+  }
+
+  #count(name: string, change: number): void {
+    this.dependents.set(name, (this.dependents.get(name) ?? 0) + change);
+  }
+
+  #reaches(from: string, to: string): boolean {
+    const seen = new Set<string>();
+    const pending = [from];
+    while (pending.length > 0) {
+      const current = pending.pop()!;
+      if (current === to) return true;
+      if (seen.has(current)) continue;
+      seen.add(current);
+      pending.push(...this.dependencies.get(current)!);
+    }
+    return false;
+  }
+}
+
+Deno.test("PackageIndex makes the same decisions as the plain rules while it grows through many growth steps, with removals", () => {
+  // From empty to 25,000 packages and back down, in phases, so that the name table rehashes
+  // (buckets moving a few per change) and the arena and the edge array compact (lists and names
+  // sliding a few per change) while packages come and go; re-indexing with longer and shorter
+  // lists makes unused edge space. Every decision is checked, and all the state at each phase's end.
+  const random = createRandom(1616);
+  const index = new PackageIndex();
+  const model = new CountingModel();
+  const live: string[] = [];
+  let next = 0;
+  const outcomes = { added: 0, reindexed: 0, refused: 0, removed: 0, kept: 0 };
+  const pickLive = () => live[randomInt(random, live.length)]!;
+  // Mostly among the first few hundred packages, so that the model's cycle search stays short.
+  const pickDependency = () =>
+    random() < 0.9 ? live[randomInt(random, Math.min(live.length, 300))]! : pickLive();
+  const randomDependencies = () => Array.from({ length: randomInt(random, 6) }, pickDependency);
+  const checkAll = () => {
+    assert.equal(index.size, model.dependencies.size);
+    let edges = 0;
+    for (const [name, dependencies] of model.dependencies) {
+      assert.deepEqual(new Set(index.dependenciesOf(name)), dependencies, name);
+      assert.equal(index.dependentCount(name), model.dependents.get(name) ?? 0, name);
+      edges += dependencies.size;
+    }
+    assert.equal(index.edgeCount, edges);
+  };
+  // [packages to reach, chance that a step adds a package]
+  for (const [target, addChance] of [[25_000, 0.6], [4_000, 0.15], [12_000, 0.55]] as const) {
+    const growing = live.length < target;
+    while (growing ? live.length < target : live.length > target) {
+      const choice = live.length === 0 ? 0 : random();
+      if (choice < addChance) {
+        const name = `pkg-${next++}`.padEnd(5 + randomInt(random, 40), "-");
+        const dependencies = live.length === 0 ? [] : randomDependencies();
+        assert.equal(index.index(name, dependencies), model.index(name, dependencies), name);
+        live.push(name);
+        outcomes.added++;
+      } else if (choice < addChance + (1 - addChance) / 3) {
+        const name = pickLive();
+        const dependencies = randomDependencies();
+        const accepted = model.index(name, dependencies);
+        assert.equal(index.index(name, dependencies), accepted, `re-INDEX ${name}`);
+        outcomes[accepted ? "reindexed" : "refused"]++;
+      } else {
+        const at = randomInt(random, live.length);
+        const name = live[at]!;
+        const removed = model.remove(name);
+        assert.equal(index.remove(name), removed, `REMOVE ${name}`);
+        if (removed) {
+          live[at] = live[live.length - 1]!;
+          live.pop();
+        }
+        outcomes[removed ? "removed" : "kept"]++;
+      }
+      const probe = pickLive();
+      assert.equal(index.has(probe), true, `QUERY ${probe}`);
+    }
+    checkAll();
+  }
+  for (const [outcome, count] of Object.entries(outcomes)) {
+    assert.ok(count > 300, `the run exercised '${outcome}' (${count} times)`);
+  }
+  assertConsistent(index);
+});
