@@ -60,7 +60,7 @@ const MOVED = 1 << SLOT_BITS;
 const MIGRATED_BUCKETS_PER_STEP = 4;
 /** The arena bytes each insert or removal slides while the arena is being compacted, at least. */
 const COMPACTED_BYTES_PER_STEP = 64;
-const NO_BUCKETS = new Int32Array(0);
+const NO_BUCKETS: Int32Array = new Int32Array(0);
 
 /** The most names a table holds: a bucket entry keeps `slot + 1` in 26 bits. */
 export const MAX_NAMES: number = SLOT_FIELD;
@@ -400,9 +400,9 @@ export class NameTable {
 }
 
 /**
- * A zeroed table of `count` buckets, in fresh pages from V8's page allocator (see
- * {@linkcode growableArray}): allocating it costs no `memset` however big it is.
+ * A zeroed table of `count` buckets: a plain `Int32Array`, not a {@linkcode growableArray}, as
+ * it never grows and V8 reads plain typed arrays faster.
  */
-function freshBuckets(count: number): Int32Array<ArrayBuffer> {
-  return growableArray(Int32Array, { length: count, maxLength: count });
+function freshBuckets(count: number): Int32Array {
+  return new Int32Array(count);
 }
