@@ -86,7 +86,7 @@ const decoder = new TextDecoder();
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { explainLine } from "./explain.ts";
+ * import { explainLine } from "./line_explainer.ts";
  * import { PackageIndex } from "../index/package_index.ts";
  * import { WalkRunner } from "../index/walk_runner.ts";
  *
