@@ -79,9 +79,9 @@ interface Session {
   /** Lines answered, counted slice by slice. */
   requests: number;
   /** Bytes received. */
-  bytesIn: number;
+  bytesReceived: number;
   /** Bytes of replies sent. */
-  bytesOut: number;
+  bytesSent: number;
   /** True from the moment bytes are read until the replies to the lines they completed are written. */
   owesReplies: boolean;
   /** `Date.now()` when the write of the current replies began; 0 when not writing. */
@@ -99,9 +99,9 @@ export interface ConnectionInfo {
   /** Lines answered so far (the batch being answered is counted when its slice ends). */
   requests: number;
   /** Bytes received. */
-  bytesIn: number;
+  bytesReceived: number;
   /** Bytes of replies sent. */
-  bytesOut: number;
+  bytesSent: number;
 }
 
 /** Some of the open connections, and how many there are. */
@@ -205,8 +205,8 @@ export class Server {
         openedAt: session.openedAt,
         lastActive: session.lastActive,
         requests: session.requests,
-        bytesIn: session.bytesIn,
-        bytesOut: session.bytesOut,
+        bytesReceived: session.bytesReceived,
+        bytesSent: session.bytesSent,
       });
     }
     return { connections, total: this.#sessions.size };
@@ -288,8 +288,8 @@ export class Server {
       openedAt: now,
       lastActive: now,
       requests: 0,
-      bytesIn: 0,
-      bytesOut: 0,
+      bytesReceived: 0,
+      bytesSent: 0,
       owesReplies: false,
       writingSince: 0,
     };
@@ -303,8 +303,8 @@ export class Server {
       const batches = readRequestBatches(conn, {
         maxLineBytes: this.#maxLineBytes,
         onRead: (byteCount) => {
-          stats.bytesRead += byteCount;
-          session.bytesIn += byteCount;
+          stats.bytesReceived += byteCount;
+          session.bytesReceived += byteCount;
           session.lastActive = Date.now();
           session.owesReplies = true;
         },
@@ -341,8 +341,8 @@ export class Server {
           session.writingSince = Date.now();
           await writeAll(conn, replies.bytes());
           session.writingSince = 0;
-          stats.bytesWritten += replies.length;
-          session.bytesOut += replies.length;
+          stats.bytesSent += replies.length;
+          session.bytesSent += replies.length;
           replies.clear();
         }
         session.owesReplies = false;

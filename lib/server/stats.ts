@@ -21,9 +21,9 @@ export class ServerStats {
   /** Connections closed because they stayed idle longer than the idle timeout. */
   idleTimeouts = 0;
   /** Bytes received from clients. */
-  bytesRead = 0;
+  bytesReceived = 0;
   /** Bytes of replies sent to clients. */
-  bytesWritten = 0;
+  bytesSent = 0;
   /** Lines longer than the line limit, discarded and answered `ERROR`. */
   overlongLines = 0;
   /** Lines that were not a well-formed request (over-long ones included), answered `ERROR`. */
@@ -89,8 +89,8 @@ export class ServerStats {
       ...perCommand,
       `malformed=${this.malformedRequests}`,
       `overlong=${this.overlongLines}`,
-      `bytes-in=${this.bytesRead}`,
-      `bytes-out=${this.bytesWritten}`,
+      `bytes-received=${this.bytesReceived}`,
+      `bytes-sent=${this.bytesSent}`,
     ].join(" ");
   }
 }

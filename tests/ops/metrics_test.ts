@@ -13,8 +13,8 @@ function busyStats(): ServerStats {
   stats.connectionsOpen = 2;
   stats.connectionsRejected = 3;
   stats.idleTimeouts = 1;
-  stats.bytesRead = 1234;
-  stats.bytesWritten = 56;
+  stats.bytesReceived = 1234;
+  stats.bytesSent = 56;
   stats.overlongLines = 4;
   stats.malformedRequests = 5;
   stats.requests.INDEX.OK = 10;
