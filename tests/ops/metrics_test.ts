@@ -8,9 +8,8 @@ import { VERSION } from "../../lib/util/version.ts";
 import { parseExposition } from "../support/exposition.ts";
 
 function busyStats(): ServerStats {
-  const stats = new ServerStats();
+  const stats = new ServerStats({ openConnections: new Set(["first", "second"]) });
   stats.connectionsAccepted = 7;
-  stats.connectionsOpen = 2;
   stats.connectionsRejected = 3;
   stats.idleTimeouts = 1;
   stats.bytesReceived = 1234;
