@@ -24,11 +24,22 @@ import { readRequestBatches, type RequestBatch } from "./request_reader.ts";
 import { Slowlog } from "./slowlog.ts";
 import { ServerStats, SliceCounts } from "./stats.ts";
 
-/** Options for {@linkcode serve}. */
+/**
+ * Options for {@linkcode serve}. The `@default` of each option that {@linkcode SERVE_DEFAULTS}
+ * holds is checked against it by a test.
+ */
 export interface ServeOptions {
-  /** The address to listen on. Default: `"0.0.0.0"`. */
+  /**
+   * The address to listen on.
+   *
+   * @default {"0.0.0.0"}
+   */
   hostname?: string;
-  /** The TCP port to listen on; 0 picks a free one. Default: `8080`. */
+  /**
+   * The TCP port to listen on; 0 picks a free one.
+   *
+   * @default {8080}
+   */
   port?: number;
   /**
    * A listener already bound (with {@linkcode listenTcp}), used instead of `hostname` and `port`,
@@ -36,22 +47,48 @@ export interface ServeOptions {
    * The server closes it at shutdown.
    */
   listener?: Deno.TcpListener;
-  /** The longest request line accepted, in bytes, without its `\n`. Default: `65536`. */
+  /**
+   * The longest request line accepted, in bytes, without its `\n`.
+   *
+   * @default {65536}
+   */
   maxLineBytes?: number;
-  /** Connections served at once; more are closed as soon as they are accepted. Default: `10000`. */
+  /**
+   * Connections served at once; more are closed as soon as they are accepted.
+   *
+   * @default {10000}
+   */
   maxConnections?: number;
-  /** Seconds a connection may send nothing before it is closed; 0 never closes. Default: `300`. */
+  /**
+   * Seconds a connection may send nothing before it is closed; 0 never closes.
+   *
+   * @default {300}
+   */
   idleTimeout?: number;
-  /** Seconds shutdown waits for replies still being written before it closes their connections. Default: `5`. */
+  /**
+   * Seconds shutdown waits for replies still being written before it closes their connections.
+   *
+   * @default {5}
+   */
   shutdownGrace?: number;
   /**
-   * Milliseconds an INDEX may take in the index before it goes into the slow log. Default: `5`.
-   * Every INDEX is timed; REMOVE and QUERY cost one name's work and are not.
+   * Milliseconds an INDEX may take in the index before it goes into the slow log. Every INDEX is
+   * timed; REMOVE and QUERY cost one name's work and are not.
+   *
+   * @default {5}
    */
   slowlogThreshold?: number;
-  /** The index to serve. Default: a new, empty {@linkcode PackageIndex}. */
+  /**
+   * The index to serve.
+   *
+   * @default {new PackageIndex()}
+   */
   index?: IndexOperations;
-  /** Where to log. Default: standard error at level `info`. */
+  /**
+   * Where to log.
+   *
+   * @default {createLogger()}
+   */
   logger?: Logger;
 }
 

@@ -6,7 +6,7 @@ import {
   TestClient,
   withServer,
 } from "../support/test_server.ts";
-import { serve, type Server } from "../../lib/server/server.ts";
+import { serve, SERVE_DEFAULTS, type Server } from "../../lib/server/server.ts";
 
 const encoder = new TextEncoder();
 
@@ -61,6 +61,21 @@ Deno.test("server answers the sample session exactly", async () => {
     assert.equal(server.stats.requests.INDEX.FAIL, 1);
     assert.equal(server.stats.requests.REMOVE.FAIL, 1);
   });
+});
+
+Deno.test("each @default of ServeOptions is the value SERVE_DEFAULTS holds", async () => {
+  const source = await Deno.readTextFile(new URL("../../lib/server/server.ts", import.meta.url));
+  const options = source.slice(
+    source.indexOf("export interface ServeOptions {"),
+    source.indexOf("export const SERVE_DEFAULTS"),
+  );
+  const tagged = new Map(
+    [...options.matchAll(/@default \{(.*)\}\n\s*\*\/\n\s*(\w+)\?:/g)].map((m) => [m[2]!, m[1]!]),
+  );
+  assert.ok(tagged.has("logger"), "the tags were read");
+  for (const [option, value] of Object.entries(SERVE_DEFAULTS)) {
+    assert.equal(tagged.get(option), JSON.stringify(value), `the @default of ${option}`);
+  }
 });
 
 Deno.test("server shares one index between connections", async () => {
