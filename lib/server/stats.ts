@@ -74,12 +74,13 @@ export class ServerStats {
    * ```
    */
   addSlice(slice: SliceCounts, committed: boolean): void {
+    // Index loops: this runs once per batch, on the request path, and allocates nothing.
     const replies = slice.replies;
-    for (const [c, command] of COMMANDS.entries()) {
-      const counts = this.requests[command];
-      for (const [r, reply] of REPLIES.entries()) {
+    for (let c = 0; c < COMMANDS.length; c++) {
+      const counts = this.requests[COMMANDS[c]!];
+      for (let r = 0; r < REPLIES.length; r++) {
         const count = replies[c * REPLIES.length + r]!;
-        if (committed) counts[reply] += count;
+        if (committed) counts[REPLIES[r]!] += count;
         else counts.ERROR += count;
       }
     }
