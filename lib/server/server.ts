@@ -125,6 +125,8 @@ interface Session {
   writingSince: number;
   /** Whether the idle sweep has closed it (it stays open until its loop has ended). */
   timedOut: boolean;
+  /** The replies to its current batch, written at once when the batch has been answered. */
+  readonly replies: ReplyBuffer;
   /** The slice of its current batch being answered. */
   readonly slice: Slice;
 }
@@ -335,10 +337,17 @@ export class Server {
           session.owesReplies = true;
         },
       });
-      const replies = new ReplyBuffer();
+      const replies = session.replies;
       for await (const batch of batches) {
         if (batch.end > batch.start || batch.overlongLineEnded) {
-          await this.#answerBatch(batch, session, replies);
+          const answering = this.#answerBatch(batch, session);
+          if (answering !== undefined) await answering;
+          session.writingSince = Date.now();
+          await writeAll(conn, replies.bytes());
+          session.writingSince = 0;
+          this.stats.bytesSent += replies.length;
+          session.bytesSent += replies.length;
+          replies.clear();
         }
         session.owesReplies = false;
         if (this.#closing) break;
@@ -368,7 +377,8 @@ export class Server {
       owesReplies: false,
       writingSince: 0,
       timedOut: false,
-      slice: { repliesFrom: 0, counts: new SliceCounts() },
+      replies: new ReplyBuffer(),
+      slice: { startedAt: 0, repliesFrom: 0, counts: new SliceCounts() },
     };
     this.#sessions.add(session);
     this.stats.connectionsAccepted++;
@@ -377,45 +387,53 @@ export class Server {
   }
 
   /**
-   * Answers every line of `batch`, read from `session`, and writes the replies, collected in
-   * `replies`, at once.
+   * Answers every line of `batch`, read from `session`, into the session's reply buffer. Returns
+   * `undefined` when the replies are ready to be written, else a promise that they will be.
    *
    * Each request is atomic on its own, so a long batch (one read can hold thousands of requests,
    * and a re-INDEX may walk the whole graph) is answered in slices of about
-   * {@linkcode BATCH_SLICE_MS} (the clock is read every 4 requests), letting other connections in
-   * between: one client cannot hold the server. Before the replies leave, everything they may have
-   * observed is made durable.
+   * {@linkcode BATCH_SLICE_MS}, letting other connections in between: one client cannot hold the
+   * server. Before the replies leave, everything they may have observed is made durable.
    */
-  async #answerBatch(batch: RequestBatch, session: Session, replies: ReplyBuffer): Promise<void> {
-    const { slice } = session;
-    const counts = slice.counts;
-    const request = this.#request;
-    this.#startSlice(slice, replies);
-    let sliceStarted = session.lastActive; // when these lines were read
+  #answerBatch(batch: RequestBatch, session: Session): Promise<void> | undefined {
+    this.#startSlice(session, session.lastActive); // when these lines were read
     if (batch.overlongLineEnded) {
       // The reader dropped a line too long to keep as it streamed in: it is answered first.
-      replies.push(this.#refuse(PROBLEMS.lineTooLong, counts));
+      session.replies.push(this.#refuse(PROBLEMS.lineTooLong, session.slice.counts));
     }
-    const bytes = batch.bytes;
-    for (let at = batch.start; at < batch.end;) {
+    const stoppedAt = this.#answerSlice(batch, batch.start, session);
+    if (stoppedAt < batch.end) return this.#answerInSlices(batch, stoppedAt, session);
+    return this.#endSlice(session);
+  }
+
+  /** Answers the rest of a long `batch`, from `from`, one slice per turn of the event loop. */
+  async #answerInSlices(batch: RequestBatch, from: number, session: Session): Promise<void> {
+    for (let at = from; at < batch.end;) {
+      await this.#endSlice(session);
+      await nextTurn();
+      this.#startSlice(session, Date.now());
+      at = this.#answerSlice(batch, at, session);
+    }
+    await this.#endSlice(session);
+  }
+
+  /**
+   * Answers the lines of `batch` from `from` until the batch ends or the session's slice has run
+   * {@linkcode BATCH_SLICE_MS} (the clock is read every 4 requests); returns where it stopped.
+   */
+  #answerSlice(batch: RequestBatch, from: number, session: Session): number {
+    const { slice, replies } = session;
+    const counts = slice.counts;
+    const request = this.#request;
+    const { bytes, end } = batch;
+    let at = from;
+    while (at < end) {
       const newline = request.parse(bytes, at);
       replies.push(this.#answer(request, session));
       at = newline + 1;
-      if ((counts.lines & 3) === 0 && Date.now() - sliceStarted >= BATCH_SLICE_MS) {
-        await this.#endSlice(session, replies);
-        await nextTurn();
-        this.#startSlice(slice, replies);
-        sliceStarted = Date.now();
-      }
+      if ((counts.lines & 3) === 0 && Date.now() - slice.startedAt >= BATCH_SLICE_MS) break;
     }
-    const ending = this.#endSlice(session, replies);
-    if (ending !== undefined) await ending;
-    session.writingSince = Date.now();
-    await writeAll(session.conn, replies.bytes());
-    session.writingSince = 0;
-    this.stats.bytesSent += replies.length;
-    session.bytesSent += replies.length;
-    replies.clear();
+    return at;
   }
 
   /**
@@ -463,9 +481,11 @@ export class Server {
     return ok;
   }
 
-  /** Starts `slice` at the end of `replies`, with nothing counted. */
-  #startSlice(slice: Slice, replies: ReplyBuffer): void {
-    slice.repliesFrom = replies.length;
+  /** Starts the slice of `session` at `startedAt`, at the end of its replies, with nothing counted. */
+  #startSlice(session: Session, startedAt: number): void {
+    const { slice } = session;
+    slice.startedAt = startedAt;
+    slice.repliesFrom = session.replies.length;
     slice.counts.clear();
   }
 
@@ -476,18 +496,18 @@ export class Server {
    * undone. Returns `undefined`, so that the caller need not wait at all, when nothing awaits a
    * commit.
    */
-  #endSlice(session: Session, replies: ReplyBuffer): Promise<void> | undefined {
+  #endSlice(session: Session): Promise<void> | undefined {
     const durable = this.#index.whenDurable?.();
     if (durable === undefined) {
-      this.#countSlice(session, true, replies);
+      this.#countSlice(session, true);
       return undefined;
     }
-    return durable.then((committed) => this.#countSlice(session, committed, replies));
+    return durable.then((committed) => this.#countSlice(session, committed));
   }
 
   /** Adds the counts of the slice of `session`, and turns its replies into `ERROR` if the commit failed. */
-  #countSlice(session: Session, committed: boolean, replies: ReplyBuffer): void {
-    const { repliesFrom, counts } = session.slice;
+  #countSlice(session: Session, committed: boolean): void {
+    const { replies, slice: { repliesFrom, counts } } = session;
     this.stats.addSlice(counts, committed);
     session.requests += counts.lines;
     if (committed) return;
@@ -512,6 +532,8 @@ export class Server {
  * per connection serves slice after slice.
  */
 interface Slice {
+  /** `Date.now()` when it started, or when its lines were read for the first slice of a batch. */
+  startedAt: number;
   /** Where its replies start in the batch's reply buffer. */
   repliesFrom: number;
   /** What it has answered so far, added to the server's counters once it has ended. */
