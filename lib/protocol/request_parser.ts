@@ -7,7 +7,8 @@
  * name of 1 to {@linkcode MAX_NAME_BYTES} bytes of the name alphabet; for a command that takes
  * dependencies, a third field of such names separated by single commas (or nothing); for the
  * others, an empty third field. One `\r` before the `\n` is ignored. Anything else, including
- * every byte outside ASCII, makes the line malformed.
+ * every byte outside ASCII, makes the line malformed, and so does a line over the length limit,
+ * whatever it holds.
  *
  * @module
  */
