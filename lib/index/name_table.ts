@@ -26,7 +26,7 @@
  * @module
  */
 
-import { nameFromBytes } from "../protocol/names.ts";
+import { MAX_NAME_BYTES, nameFromBytes } from "../protocol/names.ts";
 import { growableArray, growTo, shrinkTo } from "./growable_array.ts";
 import { NameHasher } from "./name_hash.ts";
 
@@ -42,8 +42,6 @@ export interface NameTableOptions {
 const INITIAL_SLOTS = 1024;
 const INITIAL_BUCKETS = 2 * INITIAL_SLOTS;
 const INITIAL_ARENA_BYTES = 16 * 1024;
-/** The longest name the table stores: the arena keeps a name's length in one byte. */
-const MAX_NAME_BYTES = 255;
 /** The largest arena: name starts are 32-bit integers. */
 const MAX_ARENA_BYTES = 2 ** 31 - 1;
 /** A bucket entry is `tag << SLOT_BITS | (slot + 1)`: 0 is an empty bucket. */
@@ -66,9 +64,9 @@ const NO_BUCKETS: Int32Array = new Int32Array(0);
 export const MAX_NAMES: number = SLOT_FIELD;
 
 /**
- * A two-way mapping between names (byte strings of 1 to 255 bytes) and slots: each name added
- * gets the lowest-numbered free slot, so slots stay dense and can index typed arrays. Slots of
- * removed names are reused.
+ * A two-way mapping between names (byte strings of 1 to {@linkcode MAX_NAME_BYTES} bytes, the
+ * protocol's limit) and slots: each name added gets the lowest-numbered free slot, so slots stay
+ * dense and can index typed arrays. Slots of removed names are reused.
  *
  * A name is passed as `bytes[start, end)`; the caller hashes it once with
  * {@linkcode NameTable.hash} and hands the hash to {@linkcode NameTable.find},
@@ -151,13 +149,16 @@ export class NameTable {
 
   /**
    * Stores the name `bytes[start, end)`, which must be absent, under its `hash`, copying its
-   * bytes, and returns its new slot. Throws a `RangeError` for an empty name or one over 255
-   * bytes (the protocol never lets one through), and when the table is full: changing nothing.
+   * bytes, and returns its new slot. Throws a `RangeError` for an empty name or one over
+   * {@linkcode MAX_NAME_BYTES} bytes (the protocol never lets one through), and when the table is
+   * full: changing nothing.
    */
   insert(hash: number, bytes: Uint8Array, start: number, end: number): number {
     const length = end - start;
     if (length < 1 || length > MAX_NAME_BYTES) {
-      throw new RangeError(`Cannot store a name of ${length} bytes: names are 1 to 255 bytes`);
+      throw new RangeError(
+        `Cannot store a name of ${length} bytes: names are 1 to ${MAX_NAME_BYTES} bytes`,
+      );
     }
     if (this.#size === MAX_NAMES) {
       throw new RangeError(`Cannot store more than ${MAX_NAMES} names`);

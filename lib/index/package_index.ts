@@ -75,7 +75,10 @@ export class PackageIndex implements IndexOperations {
   #edgeCount = 0;
   #firstEdge = slotArray(Int32Array);
   #degree = slotArray(Int32Array);
-  /** Slot → how many indexed packages depend on it. Derived from the edges; kept for speed. */
+  /**
+   * Slot → how many indexed packages depend on it. Stored, though the edges say it too: REMOVE
+   * must know at once. #setDependencies keeps it with the edges; a test checks they agree.
+   */
   #dependentCounts = slotArray(Int32Array);
   /** Slot → last generation that visited it; lets one walk mark slots without allocating a set. */
   #marks = slotArray(Uint32Array);

@@ -29,7 +29,7 @@ import {
 import { isValidName, MAX_NAME_BYTES } from "../protocol/names.ts";
 import type { Server } from "../server/server.ts";
 import type { CommitStats } from "../storage/durable_index.ts";
-import { explainLine } from "./explain.ts";
+import { explainLine } from "./line_explainer.ts";
 import { HttpError, jsonResponse } from "./http_responses.ts";
 import { serverInfo } from "./info.ts";
 import { readBody } from "./request_body.ts";
@@ -175,8 +175,8 @@ export function createInspectionApi(options: InspectionOptions): InspectionHandl
             ageSeconds: (now - connection.openedAt) / 1000,
             idleSeconds: (now - connection.lastActive) / 1000,
             requests: connection.requests,
-            bytesIn: connection.bytesIn,
-            bytesOut: connection.bytesOut,
+            bytesReceived: connection.bytesReceived,
+            bytesSent: connection.bytesSent,
           })),
           total,
           truncated: total > connections.length,

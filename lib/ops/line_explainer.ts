@@ -18,9 +18,9 @@ import { type Command, COMMAND_TABLE } from "../protocol/command_table.ts";
 import type { Reply } from "../protocol/replies.ts";
 import {
   describeProblem,
-  PROBLEMS,
-  Request,
+  type Problem,
   requestDependencies,
+  RequestLine,
   requestName,
 } from "../protocol/request_parser.ts";
 import { plural } from "../util/plural.ts";
@@ -28,7 +28,7 @@ import { plural } from "../util/plural.ts";
 /** Why a line is malformed: the field at fault and the offset of the byte at fault. */
 export interface Malformation {
   /** `command`, `package`, `dependencies` or `line` (for a line over the length limit). */
-  field: string;
+  field: Problem["field"];
   /** The offset of the offending byte from the start of the line. */
   byte: number;
 }
@@ -63,19 +63,6 @@ export interface ExplainOptions {
   limit: number;
 }
 
-/** The field each parse problem is in. */
-const PROBLEM_FIELDS: Readonly<Record<number, string>> = {
-  [PROBLEMS.unknownCommand]: "command",
-  [PROBLEMS.missingField]: "dependencies",
-  [PROBLEMS.emptyName]: "package",
-  [PROBLEMS.nameTooLong]: "package",
-  [PROBLEMS.badNameByte]: "package",
-  [PROBLEMS.unexpectedDependencies]: "dependencies",
-  [PROBLEMS.emptyDependency]: "dependencies",
-  [PROBLEMS.dependencyTooLong]: "dependencies",
-  [PROBLEMS.badDependencyByte]: "dependencies",
-};
-
 const decoder = new TextDecoder();
 
 /**
@@ -86,7 +73,7 @@ const decoder = new TextDecoder();
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { explainLine } from "./explain.ts";
+ * import { explainLine } from "./line_explainer.ts";
  * import { PackageIndex } from "../index/package_index.ts";
  * import { WalkRunner } from "../index/walk_runner.ts";
  *
@@ -113,24 +100,15 @@ export function* explainLine(
   bytes: Uint8Array,
   options: ExplainOptions,
 ): WalkSteps<Explanation> {
-  const request = new Request();
+  const request = new RequestLine({ maxLineBytes: options.maxLineBytes });
   const newline = request.parse(bytes, 0);
   const line = decoder.decode(bytes.subarray(0, newline));
-  if (newline > options.maxLineBytes) {
-    return {
-      line,
-      reply: "ERROR",
-      reason: `The line is ${newline} bytes long, over the server's limit of ` +
-        `${options.maxLineBytes} (--max-line-bytes).`,
-      malformed: { field: "line", byte: options.maxLineBytes },
-    };
-  }
-  if (request.command === -1) {
+  if (request.problem !== undefined) {
     return {
       line,
       reply: "ERROR",
       reason: describeProblem(request),
-      malformed: { field: PROBLEM_FIELDS[request.problem]!, byte: request.problemAt },
+      malformed: { field: request.problem.field, byte: request.problemAt },
     };
   }
   const explainer = EXPLAINERS[COMMAND_TABLE[request.command]!.name];
@@ -143,7 +121,7 @@ type Verdict = Omit<Explanation, "line">;
 /** How each command is explained: every command of the table has one. */
 const EXPLAINERS: Record<
   Command,
-  (index: PackageIndex, request: Request, limit: number) => WalkSteps<Verdict>
+  (index: PackageIndex, request: RequestLine, limit: number) => WalkSteps<Verdict>
 > = {
   INDEX: explainIndex,
   REMOVE: explainRemove,
@@ -156,7 +134,11 @@ const EXPLAINERS: Record<
   },
 };
 
-function* explainIndex(index: PackageIndex, request: Request, limit: number): WalkSteps<Verdict> {
+function* explainIndex(
+  index: PackageIndex,
+  request: RequestLine,
+  limit: number,
+): WalkSteps<Verdict> {
   const name = requestName(request);
   const dependencies = requestDependencies(request);
   const missing = yield* missingDependencies(index, dependencies);
@@ -193,7 +175,11 @@ function* explainIndex(index: PackageIndex, request: Request, limit: number): Wa
   };
 }
 
-function* explainRemove(index: PackageIndex, request: Request, limit: number): WalkSteps<Verdict> {
+function* explainRemove(
+  index: PackageIndex,
+  request: RequestLine,
+  limit: number,
+): WalkSteps<Verdict> {
   const name = requestName(request);
   const slot = index.slotOf(name);
   if (slot === -1) {
