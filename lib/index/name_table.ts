@@ -164,7 +164,9 @@ export class NameTable {
       throw new RangeError(`Cannot store more than ${MAX_NAMES} names`);
     }
     this.#step(1 + length);
-    growTo(this.#arena, this.#arenaEnd + 1 + length);
+    if (this.#arenaEnd + 1 + length > this.#arena.length) {
+      growTo(this.#arena, this.#arenaEnd + 1 + length);
+    }
     if ((this.#size + 1) * 2 > this.#buckets.length) this.#startRehash();
     const slot = this.#freeCount > 0 ? this.#freeSlots[--this.#freeCount]! : this.#newSlot();
     const arena = this.#arena;
@@ -205,7 +207,7 @@ export class NameTable {
     this.#arena[start] = length;
     this.#arenaGarbage += 1 + length;
     this.#nameStarts[slot] = -1;
-    growTo(this.#freeSlots, this.#freeCount + 1);
+    if (this.#freeCount === this.#freeSlots.length) growTo(this.#freeSlots, this.#freeCount + 1);
     this.#freeSlots[this.#freeCount++] = slot;
     this.#size--;
   }
@@ -287,7 +289,7 @@ export class NameTable {
   }
 
   #newSlot(): number {
-    growTo(this.#nameStarts, this.#slotCount + 1);
+    if (this.#slotCount === this.#nameStarts.length) growTo(this.#nameStarts, this.#slotCount + 1);
     return this.#slotCount++;
   }
 

@@ -482,7 +482,9 @@ export class PackageIndex implements IndexOperations {
 
   /** Makes room for a list of `count` edges of `slot` at the end of #edges; returns its start. */
   #appendList(slot: number, count: number): number {
-    growTo(this.#edges, this.#edgesEnd + 1 + count);
+    if (this.#edgesEnd + 1 + count > this.#edges.length) {
+      growTo(this.#edges, this.#edgesEnd + 1 + count);
+    }
     this.#edges[this.#edgesEnd] = slot;
     const start = this.#edgesEnd + 1;
     this.#edgesEnd = start + count;
