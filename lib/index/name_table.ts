@@ -15,10 +15,10 @@
  * - The bytes that removed names leave in the arena are reclaimed by sliding the live names
  *   down a few at a time, with every insert and removal, once they are half of the arena.
  *
- * Memory per name, measured in `deno task bench:memory`: its bytes plus one length byte in the
- * arena, 4 bytes of start, and one 4-byte bucket entry (the slot and 6 bits of the hash) in a
- * table that is a quarter to half full: 8 to 16 bytes. A million 10-byte names take about 27 MB,
- * against about 70 MB for the same names as JavaScript strings in a `Map`.
+ * Memory per name: its bytes plus a length byte in the arena, 4 bytes of start, and one 4-byte
+ * bucket entry (the slot and 6 bits of the hash) in a table a quarter to half full, so 8 to 16
+ * bytes of buckets (4 to 8 more while a rehash drains the old table). A million 10-byte names
+ * take 23 to 31 MB, against about 70 MB for the same names as JavaScript strings in a `Map`.
  *
  * The hash is {@linkcode NameHasher} (HalfSipHash-1-3 under a random per-process key), so that
  * clients cannot compute names that collide.
