@@ -54,6 +54,8 @@ export class WalkerBusyError extends Error {
 export interface WalkRunnerOptions {
   /** Milliseconds a walk runs before the event loop gets a turn. Default: {@linkcode WALK_SLICE_MS}. */
   sliceMs?: number;
+  /** The clock slices are measured with, in milliseconds. Default: `performance.now()`. */
+  clock?: () => number;
 }
 
 /**
@@ -81,6 +83,7 @@ export interface WalkRunnerOptions {
 export class WalkRunner {
   readonly #index: PackageIndex;
   readonly #sliceMs: number;
+  readonly #clock: () => number;
   /** Settles when the last walk asked for has finished: the next one starts after it. */
   #last: Promise<unknown> = Promise.resolve();
   #waiting = 0;
@@ -89,6 +92,7 @@ export class WalkRunner {
   constructor(index: PackageIndex, options: WalkRunnerOptions = {}) {
     this.#index = index;
     this.#sliceMs = options.sliceMs ?? WALK_SLICE_MS;
+    this.#clock = options.clock ?? (() => performance.now());
   }
 
   /**
@@ -117,16 +121,17 @@ export class WalkRunner {
 
   async #walk<T>(walk: (index: PackageIndex) => WalkSteps<T>, what: string): Promise<T> {
     const index = this.#index;
+    const clock = this.#clock;
     for (let attempt = 0; attempt <= MAX_WALK_RESTARTS; attempt++) {
       const version = index.version;
       const steps = walk(index);
-      let sliceEnd = performance.now() + this.#sliceMs;
+      let sliceEnd = clock() + this.#sliceMs;
       let step = steps.next();
       while (!step.done) {
-        if (performance.now() >= sliceEnd) {
+        if (clock() >= sliceEnd) {
           await nextTurn();
           if (index.version !== version) break;
-          sliceEnd = performance.now() + this.#sliceMs;
+          sliceEnd = clock() + this.#sliceMs;
         }
         step = steps.next();
       }
