@@ -87,12 +87,18 @@ export class WalkRunner {
   /** Settles when the last walk asked for has finished: the next one starts after it. */
   #last: Promise<unknown> = Promise.resolve();
   #waiting = 0;
+  #restarts = 0;
 
   /** Makes a runner of walks over `index`. */
   constructor(index: PackageIndex, options: WalkRunnerOptions = {}) {
     this.#index = index;
     this.#sliceMs = options.sliceMs ?? WALK_SLICE_MS;
     this.#clock = options.clock ?? (() => performance.now());
+  }
+
+  /** How many times a walk has started again because the index changed under it. */
+  get restarts(): number {
+    return this.#restarts;
   }
 
   /**
@@ -123,6 +129,7 @@ export class WalkRunner {
     const index = this.#index;
     const clock = this.#clock;
     for (let attempt = 0; attempt <= MAX_WALK_RESTARTS; attempt++) {
+      if (attempt > 0) this.#restarts++;
       const version = index.version;
       const steps = walk(index);
       let sliceEnd = clock() + this.#sliceMs;

@@ -55,6 +55,8 @@ export interface InspectionOptions {
   commits?: CommitStats;
   /** Milliseconds the body of `POST /v1/explain` may take. Default: {@linkcode EXPLAIN_BODY_TIMEOUT_MS}. */
   bodyTimeoutMs?: number;
+  /** What runs the walks over `index`. Default: a new {@linkcode WalkRunner} over it. */
+  walks?: WalkRunner;
 }
 
 /** A request's path and query exactly as sent: not decoded, not normalized. */
@@ -115,7 +117,7 @@ interface EndpointInput {
  */
 export function createInspectionApi(options: InspectionOptions): InspectionHandler {
   const { index, server } = options;
-  const runner = new WalkRunner(index);
+  const runner = options.walks ?? new WalkRunner(index);
   /** Runs a walk on the package `name`, or answers 404 when it is not indexed. */
   const walk = async <T>(
     what: string,
