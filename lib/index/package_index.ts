@@ -22,6 +22,8 @@
 import type { IndexOperations, RequestNames } from "../protocol/command_table.ts";
 import { namesOf } from "../protocol/request_parser.ts";
 import { NameTable } from "./name_table.ts";
+import { postOrder } from "./post_order.ts";
+import { runToEnd } from "./walk_runner.ts";
 
 const encoder = new TextEncoder();
 
@@ -118,7 +120,7 @@ export class PackageIndex implements IndexOperations {
         throw new Error(`Package '${dependent}' depends on '${missing}', which is not listed`);
       }
     }
-    const { cycleMember } = index.#postOrder();
+    const { cycleMember } = runToEnd(postOrder(index, { from: 0, to: index.slotCount }));
     if (cycleMember !== undefined) {
       throw new Error(
         `Package '${index.#table.nameOf(cycleMember)}' is part of a dependency cycle`,
@@ -291,7 +293,8 @@ export class PackageIndex implements IndexOperations {
 
   /** Every indexed package with its dependencies, dependencies before their dependents. */
   *entries(): IterableIterator<[name: string, dependencies: string[]]> {
-    for (const slot of this.#postOrder().order) {
+    const { order } = runToEnd(postOrder(this, { from: 0, to: this.slotCount }));
+    for (const slot of order) {
       yield [this.#table.nameOf(slot), this.#dependencyNames(slot)];
     }
   }
@@ -387,47 +390,6 @@ export class PackageIndex implements IndexOperations {
   #pushWalk(position: number, slot: number): void {
     if (position === this.#walk.length) this.#walk = grown(this.#walk, position * 2);
     this.#walk[position] = slot;
-  }
-
-  /**
-   * Every slot in depth-first post-order, so each comes after its dependencies, and a slot on a
-   * dependency cycle if there is one (the order then puts some dependency after its dependent).
-   * Uses an explicit stack: a long dependency chain must not overflow the call stack.
-   */
-  #postOrder(): { order: number[]; cycleMember: number | undefined } {
-    const IN_PROGRESS = 1;
-    const DONE = 2;
-    const states = new Uint8Array(this.#table.slotCount);
-    const order: number[] = [];
-    let cycleMember: number | undefined;
-    const stack: number[] = [];
-    const positions: number[] = [];
-    for (const root of this.#table.slots()) {
-      if (states[root] !== 0) continue;
-      states[root] = IN_PROGRESS;
-      stack.push(root);
-      positions.push(0);
-      while (stack.length > 0) {
-        const top = stack.length - 1;
-        const slot = stack[top]!;
-        const position = positions[top]!;
-        if (position === this.#degree[slot]) {
-          states[slot] = DONE;
-          order.push(slot);
-          stack.pop();
-          positions.pop();
-          continue;
-        }
-        positions[top] = position + 1;
-        const dependency = this.#edges[this.#firstEdge[slot]! + position]!;
-        if (states[dependency] === IN_PROGRESS) cycleMember ??= dependency;
-        if (states[dependency] !== 0) continue;
-        states[dependency] = IN_PROGRESS;
-        stack.push(dependency);
-        positions.push(0);
-      }
-    }
-    return { order, cycleMember };
   }
 
   /**

@@ -23,6 +23,61 @@ import type { PackageIndex } from "./package_index.ts";
 /** What a walk is: a generator that yields between small steps and returns its answer. */
 export type WalkSteps<T> = Generator<void, T, void>;
 
+/** How many steps (a package or an edge looked at) a walk takes between two yields. */
+export const STEPS_PER_YIELD = 256;
+
+/**
+ * Counts a walk's steps and says when to yield: the one way every walk paces itself, yielding
+ * once per {@linkcode STEPS_PER_YIELD} steps.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Pace, STEPS_PER_YIELD } from "./walk_runner.ts";
+ *
+ * const pace = new Pace();
+ * let yields = 0;
+ * for (let i = 0; i < 10 * STEPS_PER_YIELD; i++) if (pace.step()) yields++;
+ * assert.equal(yields, 10);
+ * assert.equal(pace.step(STEPS_PER_YIELD), true); // a step may count as several
+ * ```
+ */
+export class Pace {
+  #steps = 0;
+
+  /** Counts `count` steps; `true` once {@linkcode STEPS_PER_YIELD} have been counted since the last `true`. */
+  step(count = 1): boolean {
+    this.#steps += count;
+    if (this.#steps < STEPS_PER_YIELD) return false;
+    this.#steps = 0;
+    return true;
+  }
+}
+
+/**
+ * Runs `steps` to its end at once, without giving the event loop a turn: for a walk over an index
+ * that nothing else can see or change meanwhile, such as one being built.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runToEnd, type WalkSteps } from "./walk_runner.ts";
+ *
+ * function* count(): WalkSteps<number> {
+ *   yield;
+ *   yield;
+ *   return 2;
+ * }
+ * assert.equal(runToEnd(count()), 2);
+ * ```
+ */
+export function runToEnd<T>(steps: WalkSteps<T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
 /** How long a walk runs before the event loop gets a turn, in milliseconds. */
 export const WALK_SLICE_MS = 3;
 

@@ -6,10 +6,9 @@ import {
   installOrderOf,
   listNames,
   onPackage,
-  STEPS_PER_YIELD,
 } from "../../lib/index/graph_walks.ts";
 import { PackageIndex } from "../../lib/index/package_index.ts";
-import { WalkRunner, type WalkSteps } from "../../lib/index/walk_runner.ts";
+import { STEPS_PER_YIELD, WalkRunner, type WalkSteps } from "../../lib/index/walk_runner.ts";
 import { createRandom, randomInt } from "../../lib/tools/random.ts";
 import { generatePackages } from "../../lib/tools/synthetic_packages.ts";
 
