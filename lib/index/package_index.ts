@@ -27,6 +27,12 @@ import { runToEnd } from "./walk_runner.ts";
 
 const encoder = new TextEncoder();
 
+/** What `INDEX` of a package would do now: see {@linkcode PackageIndex.checkIndex}. */
+export type IndexCheck = "ok" | "missing-dependency" | "cycle";
+
+const MISSING_DEPENDENCY = -1;
+const CLOSES_CYCLE = -2;
+
 /**
  * An in-memory dependency graph that only ever holds a consistent state: every dependency of an
  * indexed package is itself indexed, and there is no dependency cycle.
@@ -69,6 +75,9 @@ export class PackageIndex implements IndexOperations {
   #generation = 0;
   /** Scratch list of the dependency slots of the request being handled, reused between requests. */
   #dependencySlots = new Int32Array(64);
+  /** The slot (or -1) and name hash of the package the last INDEX check was about. */
+  #checkedSlot = -1;
+  #checkedHash = 0;
   /** Scratch stack of the cycle check's walk. */
   #walk = new Int32Array(64);
   /** Scratch bytes of a name given as a string, for looking it up. */
@@ -221,6 +230,30 @@ export class PackageIndex implements IndexOperations {
   }
 
   /**
+   * What `INDEX` of the request would do now, decided without changing the index: `"ok"` when it
+   * would succeed, `"missing-dependency"` when a dependency is not indexed, and `"cycle"` when the
+   * new list would close a dependency cycle (a package depending on itself included). This is the
+   * decision {@linkcode PackageIndex.indexRequest} takes before it changes anything.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PackageIndex } from "./package_index.ts";
+   * import { namesOf } from "../protocol/request_parser.ts";
+   *
+   * const index = PackageIndex.fromEntries([["gmp", []], ["isl", ["gmp"]]]);
+   * assert.equal(index.checkIndex(namesOf("cloog", ["isl", "gmp"])), "ok");
+   * assert.equal(index.checkIndex(namesOf("cloog", ["isl", "ppl"])), "missing-dependency");
+   * assert.equal(index.checkIndex(namesOf("gmp", ["isl"])), "cycle");
+   * assert.equal(index.has("cloog"), false); // nothing changed
+   * ```
+   */
+  checkIndex(request: RequestNames): IndexCheck {
+    const count = this.#checkIndex(request);
+    return count >= 0 ? "ok" : count === MISSING_DEPENDENCY ? "missing-dependency" : "cycle";
+  }
+
+  /**
    * Indexes the request's package with exactly its dependencies (duplicates count once),
    * replacing any dependency list it had. Returns `false` and changes nothing when a dependency
    * is not indexed or when the new list would close a dependency cycle (a package depending on
@@ -230,17 +263,13 @@ export class PackageIndex implements IndexOperations {
    * on with a dependency it did not have before walks the graph below that dependency.
    */
   indexRequest(request: RequestNames): boolean {
-    const count = this.#resolveDependencies(request);
-    if (count === -1) return false;
-    const { bytes, nameStart, nameEnd } = request;
-    const table = this.#table;
-    const hash = table.hash(bytes, nameStart, nameEnd);
-    let slot = table.find(hash, bytes, nameStart, nameEnd);
+    const count = this.#checkIndex(request);
+    if (count < 0) return false;
+    let slot = this.#checkedSlot;
     if (slot === -1) {
-      slot = table.insert(hash, bytes, nameStart, nameEnd);
+      const { bytes, nameStart, nameEnd } = request;
+      slot = this.#table.insert(this.#checkedHash, bytes, nameStart, nameEnd);
       if (slot >= this.#marks.length) this.#growSlotArrays();
-    } else if (this.#wouldCloseCycle(slot, count)) {
-      return false;
     }
     this.#setDependencies(slot, this.#dependencySlots, count);
     this.#version++;
@@ -297,6 +326,25 @@ export class PackageIndex implements IndexOperations {
     for (const slot of order) {
       yield [this.#table.nameOf(slot), this.#dependencyNames(slot)];
     }
+  }
+
+  /**
+   * The one decision of INDEX: the number of distinct dependencies when the request may be
+   * applied (their slots in #dependencySlots, the package's slot or -1 in #checkedSlot, its
+   * name's hash in #checkedHash), else {@linkcode MISSING_DEPENDENCY} or
+   * {@linkcode CLOSES_CYCLE}. Changes nothing but scratch space.
+   */
+  #checkIndex(request: RequestNames): number {
+    const count = this.#resolveDependencies(request);
+    if (count === -1) return MISSING_DEPENDENCY;
+    const { bytes, nameStart, nameEnd } = request;
+    const table = this.#table;
+    const hash = table.hash(bytes, nameStart, nameEnd);
+    const slot = table.find(hash, bytes, nameStart, nameEnd);
+    this.#checkedHash = hash;
+    this.#checkedSlot = slot;
+    if (slot !== -1 && this.#wouldCloseCycle(slot, count)) return CLOSES_CYCLE;
+    return count;
   }
 
   /**
