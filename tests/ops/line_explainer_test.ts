@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { PackageIndex } from "../../lib/index/package_index.ts";
 import { runToEnd } from "../../lib/index/walk_runner.ts";
-import { explainLine } from "../../lib/ops/explain.ts";
+import { explainLine } from "../../lib/ops/line_explainer.ts";
 import { createRandom } from "../../lib/tools/random.ts";
 import { MAX_LINE_BYTES, ProtocolModel, randomLine } from "../support/protocol_model.ts";
 import { TestClient, withServer } from "../support/test_server.ts";
