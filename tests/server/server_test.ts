@@ -7,7 +7,7 @@ import {
   withServer,
 } from "../support/test_server.ts";
 import { untilReadingStops } from "../support/async_helpers.ts";
-import { serve } from "../../lib/server/server.ts";
+import { serve, SERVE_DEFAULTS } from "../../lib/server/server.ts";
 
 const encoder = new TextEncoder();
 
@@ -49,6 +49,21 @@ Deno.test("server answers the sample session exactly", async () => {
     assert.equal(server.stats.requests.INDEX.FAIL, 1);
     assert.equal(server.stats.requests.REMOVE.FAIL, 1);
   });
+});
+
+Deno.test("each @default of ServeOptions is the value SERVE_DEFAULTS holds", async () => {
+  const source = await Deno.readTextFile(new URL("../../lib/server/server.ts", import.meta.url));
+  const options = source.slice(
+    source.indexOf("export interface ServeOptions {"),
+    source.indexOf("export const SERVE_DEFAULTS"),
+  );
+  const tagged = new Map(
+    [...options.matchAll(/@default \{(.*)\}\n\s*\*\/\n\s*(\w+)\?:/g)].map((m) => [m[2]!, m[1]!]),
+  );
+  assert.ok(tagged.has("logger"), "the tags were read");
+  for (const [option, value] of Object.entries(SERVE_DEFAULTS)) {
+    assert.equal(tagged.get(option), JSON.stringify(value), `the @default of ${option}`);
+  }
 });
 
 Deno.test("server shares one index between connections", async () => {
@@ -223,12 +238,12 @@ Deno.test("server keeps serving others while a client never reads, and stops rea
     const greedy = await TestClient.connect(server.addr.port);
     const flood = encoder.encode("QUERY|a|\n".repeat(1024 * 1024)); // 9 MiB → 5 MiB of replies
     const sending = greedy.send(flood).catch(() => {});
-    await untilReadingStops(() => server.stats.bytesRead);
-    const readFromGreedy = server.stats.bytesRead;
+    await untilReadingStops(() => server.stats.bytesReceived);
+    const readFromGreedy = server.stats.bytesReceived;
     assert.ok(readFromGreedy < flood.length, "the server must not read everything");
     assert.equal(await exchange(server.addr.port, "INDEX|b|\n"), "OK\n");
     assert.equal(
-      server.stats.bytesRead,
+      server.stats.bytesReceived,
       readFromGreedy + "INDEX|b|\n".length,
       "another client was answered while the server still read nothing from the greedy one",
     );
@@ -308,7 +323,7 @@ Deno.test("server shutdown gives up on a client that never reads after the grace
   const greedy = await TestClient.connect(server.addr.port);
   const sending = greedy.send("QUERY|a|\n".repeat(1024 * 1024)).catch(() => {});
   try {
-    await untilReadingStops(() => server.stats.bytesRead);
+    await untilReadingStops(() => server.stats.bytesReceived);
     const shutdownStarted = Date.now();
     await server.shutdown();
     // The stuck connection was closed once its write had waited for the grace period.
@@ -391,7 +406,8 @@ Deno.test("server counts each open connection's requests and bytes, oldest first
       assert.equal(await first.readLines(2), "OK\nERROR\n");
       assert.equal(await second.request("QUERY|isl|"), "FAIL\n");
       // Bytes out are counted once the write has completed, which may be after the reply arrived.
-      const sent = () => server.connections(10).connections.reduce((sum, c) => sum + c.bytesOut, 0);
+      const sent = () =>
+        server.connections(10).connections.reduce((sum, c) => sum + c.bytesSent, 0);
       await waitFor(() => sent() === 17, "every reply to be counted");
       const { connections, total } = server.connections(10);
       assert.equal(total, 2);
@@ -399,15 +415,15 @@ Deno.test("server counts each open connection's requests and bytes, oldest first
         `${conn.localAddr.hostname}:${conn.localAddr.port}`
       );
       assert.deepEqual(
-        connections.map(({ peer, requests, bytesIn, bytesOut }) => ({
+        connections.map(({ peer, requests, bytesReceived, bytesSent }) => ({
           peer,
           requests,
-          bytesIn,
-          bytesOut,
+          bytesReceived,
+          bytesSent,
         })),
         [
-          { peer: peers[0], requests: 3, bytesIn: 11 + 17, bytesOut: 3 + 9 },
-          { peer: peers[1], requests: 1, bytesIn: 11, bytesOut: 5 },
+          { peer: peers[0], requests: 3, bytesReceived: 11 + 17, bytesSent: 3 + 9 },
+          { peer: peers[1], requests: 1, bytesReceived: 11, bytesSent: 5 },
         ],
       );
       for (const { openedAt, lastActive } of connections) {
