@@ -25,6 +25,16 @@ import { NameTable } from "./name_table.ts";
 
 const encoder = new TextEncoder();
 
+/** What a change that was refused replaced: nothing, as it changed nothing. */
+export const REFUSED: unique symbol = Symbol("refused");
+
+/**
+ * What a change to the index replaced, for an undo log: {@linkcode REFUSED} when the change was
+ * refused, `undefined` when the package was not indexed before it, or else the package's
+ * dependencies before it.
+ */
+export type Replaced = string[] | undefined | typeof REFUSED;
+
 /**
  * An in-memory dependency graph that only ever holds a consistent state: every dependency of an
  * indexed package is itself indexed, and there is no dependency cycle.
@@ -228,21 +238,30 @@ export class PackageIndex implements IndexOperations {
    * on with a dependency it did not have before walks the graph below that dependency.
    */
   indexRequest(request: RequestNames): boolean {
-    const count = this.#resolveDependencies(request);
-    if (count === -1) return false;
-    const { bytes, nameStart, nameEnd } = request;
-    const table = this.#table;
-    const hash = table.hash(bytes, nameStart, nameEnd);
-    let slot = table.find(hash, bytes, nameStart, nameEnd);
-    if (slot === -1) {
-      slot = table.insert(hash, bytes, nameStart, nameEnd);
-      if (slot >= this.#marks.length) this.#growSlotArrays();
-    } else if (this.#wouldCloseCycle(slot, count)) {
-      return false;
-    }
-    this.#setDependencies(slot, this.#dependencySlots, count);
-    this.#version++;
-    return true;
+    return this.#indexReplacing(request, { keepPrevious: false }) !== REFUSED;
+  }
+
+  /**
+   * Does what {@linkcode PackageIndex.indexRequest} does, and says what the change replaced, for
+   * an undo log: {@linkcode REFUSED} when it changed nothing, `undefined` when the package was
+   * not indexed before, or else its previous dependencies. Names are made only for a change
+   * that was made.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PackageIndex, REFUSED } from "./package_index.ts";
+   * import { namesOf } from "../protocol/request_parser.ts";
+   *
+   * const index = new PackageIndex();
+   * assert.equal(index.indexReplacing(namesOf("gmp", [])), undefined); // new
+   * assert.equal(index.indexReplacing(namesOf("isl", ["mpfr"])), REFUSED); // mpfr is not indexed
+   * index.index("isl", []);
+   * assert.deepEqual(index.indexReplacing(namesOf("isl", ["gmp"])), []); // it had no dependencies
+   * ```
+   */
+  indexReplacing(request: RequestNames): Replaced {
+    return this.#indexReplacing(request, { keepPrevious: true });
   }
 
   /**
@@ -250,16 +269,28 @@ export class PackageIndex implements IndexOperations {
    * `false`, changing nothing, while any indexed package depends on it.
    */
   removeRequest(request: RequestNames): boolean {
-    const { bytes, nameStart, nameEnd } = request;
-    const table = this.#table;
-    const hash = table.hash(bytes, nameStart, nameEnd);
-    const slot = table.find(hash, bytes, nameStart, nameEnd);
-    if (slot === -1) return true;
-    if (this.#dependentCounts[slot] !== 0) return false;
-    this.#setDependencies(slot, this.#dependencySlots, 0);
-    table.remove(hash, slot);
-    this.#version++;
-    return true;
+    return this.#removeReplacing(request, { keepPrevious: false }) !== REFUSED;
+  }
+
+  /**
+   * Does what {@linkcode PackageIndex.removeRequest} does, and says what the change replaced, for
+   * an undo log: {@linkcode REFUSED} while something depends on the package, `undefined` when
+   * it was not indexed (nothing changed), or else its dependencies before it was removed.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PackageIndex, REFUSED } from "./package_index.ts";
+   * import { namesOf } from "../protocol/request_parser.ts";
+   *
+   * const index = PackageIndex.fromEntries([["gmp", []], ["isl", ["gmp"]]]);
+   * assert.equal(index.removeReplacing(namesOf("gmp", [])), REFUSED); // isl depends on it
+   * assert.deepEqual(index.removeReplacing(namesOf("isl", [])), ["gmp"]);
+   * assert.equal(index.removeReplacing(namesOf("isl", [])), undefined); // not indexed any more
+   * ```
+   */
+  removeReplacing(request: RequestNames): Replaced {
+    return this.#removeReplacing(request, { keepPrevious: true });
   }
 
   /** Whether `name` is indexed. */
@@ -294,6 +325,41 @@ export class PackageIndex implements IndexOperations {
     for (const slot of this.#postOrder().order) {
       yield [this.#table.nameOf(slot), this.#dependencyNames(slot)];
     }
+  }
+
+  #indexReplacing(request: RequestNames, options: { keepPrevious: boolean }): Replaced {
+    const count = this.#resolveDependencies(request);
+    if (count === -1) return REFUSED;
+    const { bytes, nameStart, nameEnd } = request;
+    const table = this.#table;
+    const hash = table.hash(bytes, nameStart, nameEnd);
+    let slot = table.find(hash, bytes, nameStart, nameEnd);
+    let previous: string[] | undefined;
+    if (slot === -1) {
+      slot = table.insert(hash, bytes, nameStart, nameEnd);
+      if (slot >= this.#marks.length) this.#growSlotArrays();
+    } else if (this.#wouldCloseCycle(slot, count)) {
+      return REFUSED;
+    } else if (options.keepPrevious) {
+      previous = this.#dependencyNames(slot);
+    }
+    this.#setDependencies(slot, this.#dependencySlots, count);
+    this.#version++;
+    return previous;
+  }
+
+  #removeReplacing(request: RequestNames, options: { keepPrevious: boolean }): Replaced {
+    const { bytes, nameStart, nameEnd } = request;
+    const table = this.#table;
+    const hash = table.hash(bytes, nameStart, nameEnd);
+    const slot = table.find(hash, bytes, nameStart, nameEnd);
+    if (slot === -1) return undefined;
+    if (this.#dependentCounts[slot] !== 0) return REFUSED;
+    const previous = options.keepPrevious ? this.#dependencyNames(slot) : undefined;
+    this.#setDependencies(slot, this.#dependencySlots, 0);
+    table.remove(hash, slot);
+    this.#version++;
+    return previous;
   }
 
   /**

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { PackageIndex } from "../../lib/index/package_index.ts";
+import { PackageIndex, REFUSED } from "../../lib/index/package_index.ts";
+import { namesOf } from "../../lib/protocol/request_parser.ts";
 import { createRandom, randomInt, shuffle } from "../../lib/tools/random.ts";
 import { generatePackages } from "../../lib/tools/synthetic_packages.ts";
 
@@ -308,4 +309,24 @@ Deno.test("PackageIndex reads the graph by slot for walks", () => {
   index.remove("cloog");
   assert.equal(index.isIndexed(cloog), false);
   assert.ok(index.slotCount >= 3);
+});
+
+Deno.test("PackageIndex says what each change replaced, and REFUSED for a change it refuses", () => {
+  const index = new PackageIndex();
+  assert.equal(index.indexReplacing(namesOf("gmp", [])), undefined, "new: nothing replaced");
+  assert.equal(index.indexReplacing(namesOf("isl", ["mpfr"])), REFUSED, "mpfr is not indexed");
+  assert.equal(index.indexReplacing(namesOf("isl", ["gmp", "gmp"])), undefined);
+  assert.deepEqual(index.indexReplacing(namesOf("isl", [])), ["gmp"]);
+  assert.deepEqual(index.indexReplacing(namesOf("isl", ["gmp"])), []);
+  assert.equal(index.indexReplacing(namesOf("gmp", ["isl"])), REFUSED, "it would close a cycle");
+  assert.equal(index.indexReplacing(namesOf("gmp", ["gmp"])), REFUSED, "it depends on itself");
+  assert.deepEqual(index.dependenciesOf("gmp"), [], "a refused change changes nothing");
+  const version = index.version;
+  assert.equal(index.removeReplacing(namesOf("gmp", [])), REFUSED, "isl depends on it");
+  assert.equal(index.removeReplacing(namesOf("absent", [])), undefined, "nothing to remove");
+  assert.equal(index.version, version, "neither changed the index");
+  assert.deepEqual(index.removeReplacing(namesOf("isl", [])), ["gmp"]);
+  assert.deepEqual(index.removeReplacing(namesOf("gmp", [])), []);
+  assert.equal(index.size, 0);
+  assertConsistent(index);
 });

@@ -3,6 +3,7 @@ import { DurableIndex, type MutationStore } from "../../lib/storage/durable_inde
 import { PackageIndex } from "../../lib/index/package_index.ts";
 import type { Mutation } from "../../lib/storage/sqlite_store.ts";
 import { recordingLogger } from "../support/test_server.ts";
+import { createRandom, randomInt } from "../../lib/tools/random.ts";
 
 /** A store that records each commit, and fails as many as it is told to. */
 class RecordingStore implements MutationStore {
@@ -136,4 +137,27 @@ Deno.test("DurableIndex stops committing and answers nothing durable once an und
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.equal(commits, 1, "nothing was committed after the divergence");
   assert.equal(diverged.length, 1);
+});
+
+Deno.test("DurableIndex restores exactly the state before a failed commit, over random changes", async () => {
+  const { durable, index, store } = setUp();
+  const random = createRandom(14);
+  const names = Array.from({ length: 12 }, (_, i) => `p${i}`);
+  const pick = () => names[randomInt(random, names.length)]!;
+  for (let round = 0; round < 40; round++) {
+    const before = [...index.entries()].sort();
+    store.failures = round % 2;
+    let accepted = 0;
+    for (let change = 0; change < 20; change++) {
+      const done = randomInt(random, 3) === 0
+        ? durable.remove(pick())
+        : durable.index(pick(), Array.from({ length: randomInt(random, 3) }, pick));
+      if (done) accepted++;
+    }
+    const committed = await (durable.whenDurable() ?? Promise.resolve(true));
+    if (round % 2 === 0 || accepted === 0) continue;
+    assert.equal(committed, false);
+    assert.deepEqual([...index.entries()].sort(), before, `round ${round}`);
+  }
+  assert.ok(durable.commitStats.commits > 0 && durable.commitStats.failures > 0);
 });
