@@ -21,6 +21,7 @@
 
 import type { IndexOperations, RequestNames } from "../protocol/command_table.ts";
 import { namesOf } from "../protocol/request_parser.ts";
+import { nameFromBytes } from "../protocol/names.ts";
 import { NameTable } from "./name_table.ts";
 
 const encoder = new TextEncoder();
@@ -85,9 +86,10 @@ export class PackageIndex implements IndexOperations {
   #version = 0;
 
   /**
-   * Builds an index from stored entries in any order, as loading from disk needs, checking that
-   * every dependency is listed and that there is no cycle. Throws an error naming the offending
-   * package otherwise. Costs O(packages + dependencies), in one pass over `entries`.
+   * Builds an index from entries in any order (a data file loads by slot instead: see
+   * {@linkcode PackageIndex.loadSlots}), checking that every dependency is listed and that there
+   * is no cycle. Throws an error naming the offending package otherwise. Costs O(packages +
+   * dependencies), in one pass over `entries`.
    *
    * @example
    * ```ts
@@ -135,6 +137,76 @@ export class PackageIndex implements IndexOperations {
       );
     }
     return index;
+  }
+
+  /**
+   * Starts loading an index whose slots were stored (a data file stores each package with its
+   * slot), straight into the slot arrays: each name is hashed once, and no dependency is looked
+   * up by name. Every slot must be below `slotCount`. Give every package's name first, in
+   * ascending slots (the slots skipped are free), then each package's dependencies, then call
+   * `finish`, which checks that there is no dependency cycle. See {@linkcode IndexLoader}.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PackageIndex } from "./package_index.ts";
+   *
+   * const names = new TextEncoder().encode("gmpisl");
+   * const loader = PackageIndex.loadSlots(3);
+   * loader.addName(0, names, 0, 3); // gmp in slot 0
+   * loader.addName(2, names, 3, 6); // isl in slot 2; slot 1 is free
+   * loader.setDependencies(2, Int32Array.of(0), 1); // isl depends on gmp
+   * const index = loader.finish();
+   * assert.deepEqual([...index.entries()], [["gmp", []], ["isl", ["gmp"]]]);
+   * assert.equal(index.slotOf("isl"), 2);
+   * ```
+   */
+  static loadSlots(slotCount: number): IndexLoader {
+    const index = new PackageIndex();
+    const capacity = Math.max(slotCount, index.#marks.length);
+    index.#firstEdge = new Int32Array(capacity);
+    index.#degree = new Int32Array(capacity);
+    index.#dependentCounts = new Int32Array(capacity);
+    index.#marks = new Uint32Array(capacity);
+    const table = index.#table;
+    const checkSlot = (slot: number) => {
+      if (!(slot >= 0 && slot < slotCount)) {
+        throw new RangeError(`Cannot load slot ${slot}: slots are below ${slotCount}`);
+      }
+    };
+    return {
+      index,
+      addName(slot, bytes, start, end) {
+        checkSlot(slot);
+        const hash = table.hash(bytes, start, end);
+        if (table.find(hash, bytes, start, end) !== -1) {
+          throw new Error(`Package '${nameFromBytes(bytes, start, end)}' is listed twice`);
+        }
+        table.insertAt(hash, bytes, start, end, slot);
+      },
+      setDependencies(slot, dependencySlots, count) {
+        const generation = index.#nextGeneration();
+        let unique = 0;
+        for (let i = 0; i < count; i++) {
+          const dependency = dependencySlots[i]!;
+          if (!table.isUsed(dependency)) {
+            throw new RangeError(`Cannot load a dependency on slot ${dependency}: it is free`);
+          }
+          if (index.#marks[dependency] === generation) continue;
+          index.#marks[dependency] = generation;
+          index.#pushDependencySlot(unique++, dependency);
+        }
+        if (!table.isUsed(slot)) throw new RangeError(`Cannot load slot ${slot}: it is free`);
+        index.#setDependencies(slot, index.#dependencySlots, unique);
+      },
+      finish() {
+        const { cycleMember } = index.#postOrder();
+        if (cycleMember !== undefined) {
+          throw new Error(`Package '${table.nameOf(cycleMember)}' is part of a dependency cycle`);
+        }
+        return index;
+      },
+    };
   }
 
   /** The number of packages indexed. */
@@ -573,4 +645,29 @@ function grown<T extends Int32Array | Uint32Array>(array: T, capacity: number): 
   const copy = new (array.constructor as new (length: number) => T)(capacity);
   copy.set(array);
   return copy;
+}
+
+/**
+ * Loads stored slots into a new {@linkcode PackageIndex}; made by
+ * {@linkcode PackageIndex.loadSlots}. Names are given as byte ranges, dependencies as slots.
+ */
+export interface IndexLoader {
+  /**
+   * The index being loaded, for reading what is loaded so far (`isIndexed`, `nameOf`); it must
+   * not be changed or served before `finish` returns it.
+   */
+  readonly index: PackageIndex;
+  /**
+   * Stores the name `bytes[start, end)` in `slot`, which must be higher than every slot given
+   * before. Throws when the name is already stored, or the slot is out of order or range.
+   */
+  addName(slot: number, bytes: Uint8Array, start: number, end: number): void;
+  /**
+   * Sets the dependencies of the package in `slot` to the first `count` slots of
+   * `dependencySlots` (repeats count once), once every name is added. Throws a `RangeError`
+   * when a slot holds no package.
+   */
+  setDependencies(slot: number, dependencySlots: Int32Array, count: number): void;
+  /** Checks that there is no dependency cycle and returns the index. Throws otherwise. */
+  finish(): PackageIndex;
 }

@@ -317,7 +317,7 @@ export function openDurableIndex(path: string, options: OpenDurableIndexOptions)
   const store = SqliteStore.open(path, { allowEmpty: options.allowEmpty ?? false });
   let index: PackageIndex;
   try {
-    index = PackageIndex.fromEntries(store.entries());
+    index = store.load();
     store.prepareForWrites(options.sync);
   } catch (error) {
     store.close();

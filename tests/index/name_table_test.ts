@@ -153,3 +153,22 @@ Deno.test("NameTable compares a stored name with bytes in byte order, and checks
     false,
   ]);
 });
+
+Deno.test("NameTable stores a name in a given slot, freeing the slots skipped, in ascending order only", () => {
+  const table = new NameTable();
+  const bytes = encoder.encode("gmpislmpfr");
+  table.insertAt(table.hash(bytes, 0, 3), bytes, 0, 3, 2);
+  table.insertAt(table.hash(bytes, 3, 6), bytes, 3, 6, 3);
+  assert.equal(table.slotCount, 4);
+  assert.equal(table.size, 2);
+  assert.deepEqual([...table.slots()], [2, 3]);
+  assert.equal(table.find(table.hash(bytes, 3, 6), bytes, 3, 6), 3);
+  assert.throws(
+    () => table.insertAt(table.hash(bytes, 6, 10), bytes, 6, 10, 1),
+    /Cannot store a name in slot 1: slots below 4 are handed out/,
+  );
+  const reused = [table.insert(table.hash(bytes, 6, 10), bytes, 6, 10)];
+  reused.push(table.insert(table.hash(bytes, 0, 1), bytes, 0, 1));
+  assert.deepEqual(reused.sort(), [0, 1], "the skipped slots are handed out first");
+  assert.equal(table.insert(table.hash(bytes, 1, 2), bytes, 1, 2), 4);
+});
