@@ -17,7 +17,12 @@ import { DataFileError, type Mutation, SqliteStore, type SyncMode } from "./sqli
 
 /** Where committed mutations go; {@linkcode SqliteStore} is the real one. */
 export interface MutationStore {
-  /** Persists all of `mutations` atomically, or throws having persisted none. */
+  /**
+   * Persists all of `mutations` atomically, or throws having persisted none. It is called as
+   * soon as their group closes, before anything else changes the index: a store may read what
+   * the index holds now for the packages they name instead of the names in them
+   * ({@linkcode SqliteStore.commit} reads their slots and dependencies).
+   */
   commit(mutations: readonly Mutation[]): void;
 }
 

@@ -109,7 +109,10 @@ export class SqliteStore {
   /** Whether the packages table exists; a new file gets it in prepareForWrites. */
   #hasSchema: boolean;
   #statements:
-    | Record<"begin" | "commit" | "rollback" | "upsert" | "remove", StatementSync>
+    | Record<
+      "begin" | "commit" | "rollback" | "update" | "replace" | "remove",
+      StatementSync
+    >
     | undefined;
   /** The index that commits persist, once loaded. */
   #index: PackageIndex | undefined;
@@ -317,8 +320,9 @@ export class SqliteStore {
       begin: this.#db.prepare("BEGIN IMMEDIATE"),
       commit: this.#db.prepare("COMMIT"),
       rollback: this.#db.prepare("ROLLBACK"),
+      update: this.#db.prepare("UPDATE packages SET dependencies = ? WHERE id = ? AND name = ?"),
       // Replaces the row holding the id or the name, if any: both are the package's now.
-      upsert: this.#db.prepare(
+      replace: this.#db.prepare(
         "INSERT OR REPLACE INTO packages (id, name, dependencies) VALUES (?, ?, ?)",
       ),
       remove: this.#db.prepare("DELETE FROM packages WHERE name = ?"),
@@ -340,16 +344,22 @@ export class SqliteStore {
     }
     statements.begin.run();
     try {
-      // A slot freed by one package may hold another by now: free the rows first.
-      const written = new Set<string>();
+      // Each package's row is written once. Rows of removed packages go first: a slot one of
+      // them freed may hold another package by now.
+      const slots = new Map<string, number>();
       for (const { name } of mutations) {
-        if (written.has(name)) continue;
-        written.add(name);
-        if (index.slotOf(name) === -1) statements.remove.run(name);
-      }
-      for (const name of written) {
+        if (slots.has(name)) continue;
         const slot = index.slotOf(name);
-        if (slot !== -1) statements.upsert.run(slot + 1, name, dependencyIds(index, slot));
+        slots.set(name, slot);
+        if (slot === -1) statements.remove.run(name);
+      }
+      for (const [name, slot] of slots) {
+        if (slot === -1) continue;
+        const dependencies = dependencyIds(index, slot);
+        // Re-indexing a package in its own row touches no index of the table.
+        if (statements.update.run(dependencies, slot + 1, name).changes === 0) {
+          statements.replace.run(slot + 1, name, dependencies);
+        }
       }
       statements.commit.run();
     } catch (error) {
