@@ -193,3 +193,33 @@ Deno.test("SqliteStore loads a file whose ids SQLite chose, and keeps writing it
     reopened.close();
   });
 });
+
+Deno.test("SqliteStore refuses to load ids that cannot be slots, and leaves the file as it was", async () => {
+  await withTempDir(async (dir) => {
+    const cases: [string, RegExp][] = [
+      ["INSERT INTO packages VALUES (2147483648, 'b', '')", /id 2147483648, above 2147483647/],
+      ["INSERT INTO packages VALUES (2, 'b', '1,2147483648')", /malformed dependency list/],
+      ["INSERT INTO packages VALUES (2, 'b', '3')", /'b' depends on package id 3, which is not/],
+    ];
+    for (const [i, [sql, message]] of cases.entries()) {
+      const path = `${dir}/case${i}.db`;
+      const store = SqliteStore.open(path);
+      const index = store.load();
+      store.prepareForWrites("normal");
+      commitChanges(store, index, [{ kind: "index", name: "a", dependencies: [] }]);
+      store.close();
+      const db = new DatabaseSync(path);
+      db.exec(`PRAGMA journal_mode = DELETE; ${sql}`);
+      db.close();
+      const before = await Deno.readFile(path);
+      const reopened = SqliteStore.open(path);
+      assert.throws(() => reopened.load(), (error) => {
+        assert.ok(error instanceof DataFileError);
+        assert.match(error.message, message);
+        return true;
+      });
+      reopened.close();
+      assert.deepEqual(await Deno.readFile(path), before, sql);
+    }
+  });
+});
