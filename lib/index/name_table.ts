@@ -33,8 +33,9 @@ const MAX_NAME_BYTES = 255;
 
 /**
  * A two-way mapping between names (byte strings of 1 to 255 bytes) and slots: each name added
- * gets the lowest-numbered free slot, so slots stay dense and can index typed arrays. Slots of
- * removed names are reused.
+ * gets the slot freed last, or else the next new one, so slots stay dense and can index typed
+ * arrays. Because freed slots are a stack, undoing changes newest first gives every name its
+ * slot back; data files rely on it, as they store slots (see `storage/sqlite_store.ts`).
  *
  * A name is passed as `bytes[start, end)`; the caller hashes it once with
  * {@linkcode NameTable.hash} and hands the hash to {@linkcode NameTable.find},

@@ -172,3 +172,18 @@ Deno.test("NameTable stores a name in a given slot, freeing the slots skipped, i
   assert.deepEqual(reused.sort(), [0, 1], "the skipped slots are handed out first");
   assert.equal(table.insert(table.hash(bytes, 1, 2), bytes, 1, 2), 4);
 });
+
+Deno.test("NameTable gives names their slots back when changes are undone newest first", () => {
+  const named = new NamedTable();
+  for (const name of ["a", "b", "c", "d"]) named.add(name);
+  const slots = () => ["a", "b", "c", "d", "e"].map((name) => named.slotOf(name));
+  const before = slots();
+  // Remove b and d, add e (it takes d's slot), then undo all three, newest first.
+  named.delete("b");
+  named.delete("d");
+  named.add("e");
+  named.delete("e");
+  named.add("d");
+  named.add("b");
+  assert.deepEqual(slots(), before);
+});
