@@ -65,8 +65,10 @@ export const MAX_NAMES: number = SLOT_FIELD;
 
 /**
  * A two-way mapping between names (byte strings of 1 to {@linkcode MAX_NAME_BYTES} bytes, the
- * protocol's limit) and slots: each name added gets the lowest-numbered free slot, so slots stay
- * dense and can index typed arrays. Slots of removed names are reused.
+ * protocol's limit) and slots: each name added gets the slot freed last, or else the next new
+ * one, so slots stay dense and can index typed arrays. Because freed slots are a stack, undoing
+ * changes newest first gives every name its slot back; data files rely on it, as they store
+ * slots (see `storage/sqlite_store.ts`).
  *
  * A name is passed as `bytes[start, end)`; the caller hashes it once with
  * {@linkcode NameTable.hash} and hands the hash to {@linkcode NameTable.find},
@@ -154,7 +156,48 @@ export class NameTable {
    * full: changing nothing.
    */
   insert(hash: number, bytes: Uint8Array, start: number, end: number): number {
-    const length = end - start;
+    this.#makeRoom(end - start);
+    const slot = this.#freeCount > 0 ? this.#freeSlots[--this.#freeCount]! : this.#newSlot();
+    this.#store(hash, bytes, start, end, slot);
+    return slot;
+  }
+
+  /**
+   * Stores the name `bytes[start, end)`, which must be absent, under its `hash` in `slot`, for
+   * loading names whose slots were stored: `slot` must not have been handed out yet (it is at
+   * least {@linkcode NameTable.slotCount}), and the slots skipped on the way become free. Throws
+   * a `RangeError` otherwise, or for a name {@linkcode NameTable.insert} refuses.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { NameTable } from "./name_table.ts";
+   *
+   * const table = new NameTable();
+   * const bytes = new TextEncoder().encode("gmp");
+   * table.insertAt(table.hash(bytes, 0, 3), bytes, 0, 3, 2);
+   * assert.equal(table.nameOf(2), "gmp");
+   * assert.equal(table.slotCount, 3);
+   * assert.equal(table.isUsed(0), false); // free, handed out by the next insert
+   * ```
+   */
+  insertAt(hash: number, bytes: Uint8Array, start: number, end: number, slot: number): void {
+    if (!Number.isInteger(slot) || slot < this.#slotCount || slot >= MAX_NAMES) {
+      throw new RangeError(
+        `Cannot store a name in slot ${slot}: slots below ${this.#slotCount} are handed out, ` +
+          `and slots are below ${MAX_NAMES}`,
+      );
+    }
+    this.#makeRoom(end - start);
+    while (this.#slotCount < slot) this.#pushFreeSlot(this.#newSlot());
+    this.#store(hash, bytes, start, end, this.#newSlot());
+  }
+
+  /**
+   * Checks that a name of `length` bytes may be stored, changing nothing when it may not, and
+   * makes room for it: its share of background work, arena space, and a rehash when due.
+   */
+  #makeRoom(length: number): void {
     if (length < 1 || length > MAX_NAME_BYTES) {
       throw new RangeError(
         `Cannot store a name of ${length} bytes: names are 1 to ${MAX_NAME_BYTES} bytes`,
@@ -168,16 +211,18 @@ export class NameTable {
       growTo(this.#arena, this.#arenaEnd + 1 + length);
     }
     if ((this.#size + 1) * 2 > this.#buckets.length) this.#startRehash();
-    const slot = this.#freeCount > 0 ? this.#freeSlots[--this.#freeCount]! : this.#newSlot();
+  }
+
+  /** Copies the name into the arena and puts it in the buckets, in `slot`. */
+  #store(hash: number, bytes: Uint8Array, start: number, end: number, slot: number): void {
     const arena = this.#arena;
     let at = this.#arenaEnd;
-    arena[at++] = length;
+    arena[at++] = end - start;
     this.#nameStarts[slot] = at;
     for (let i = start; i < end; i++) arena[at++] = bytes[i]!;
     this.#arenaEnd = at;
     this.#place(hash, ((hash >>> 24) << SLOT_BITS) | (slot + 1));
     this.#size++;
-    return slot;
   }
 
   /** Removes the name in `slot`, whose hash is `hash`, and frees the slot for reuse. */
@@ -206,10 +251,15 @@ export class NameTable {
     this.#arena[start - 1] = 0;
     this.#arena[start] = length;
     this.#arenaGarbage += 1 + length;
+    this.#pushFreeSlot(slot);
+    this.#size--;
+  }
+
+  /** Marks `slot` free and puts it on the stack of free slots. */
+  #pushFreeSlot(slot: number): void {
     this.#nameStarts[slot] = -1;
     if (this.#freeCount === this.#freeSlots.length) growTo(this.#freeSlots, this.#freeCount + 1);
     this.#freeSlots[this.#freeCount++] = slot;
-    this.#size--;
   }
 
   /** Whether `slot` holds a name. */
