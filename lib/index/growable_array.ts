@@ -1,85 +1,85 @@
 /**
- * Typed arrays that grow in place, without copying: the index's tables never stop the server
- * to move their contents into a bigger array.
+ * Typed arrays that grow without a long copy: the index's tables never stop the server to move
+ * megabytes into a bigger array.
  *
- * Each array is a view that tracks the length of a resizable `ArrayBuffer` (ES2024). V8 reserves
- * the buffer's maximum size as address space up front, and growing it only makes more of those
- * reserved pages usable: no allocation, no copy, a few microseconds whatever the size, and the
- * new pages cost memory only once they are written. Shrinking gives pages back to the system.
- * The reservation is address space, not memory: a 64-bit process has terabytes of it.
- *
- * Such buffers come from V8's page allocator, not from `malloc`, so a big table is always fresh
- * zeroed pages (never a `memset`), and its pages go back to the system when it is dropped rather
- * than staying in the heap of the C library.
+ * An array starts as a plain typed array and doubles by copying while it is at most 1 MiB: such
+ * a copy costs well under a millisecond, and V8 reads plain typed arrays fastest (an index the
+ * size of Homebrew's never leaves this stage). Past 1 MiB it moves, once, into a view that tracks
+ * the length of a resizable `ArrayBuffer` (ES2024). V8 reserves that buffer's maximum size as
+ * address space up front, and growing it only makes more of those reserved pages usable: no
+ * allocation, no copy, microseconds whatever the size, and the new pages cost memory only once
+ * they are written. Shrinking gives pages back to the system. The reservation is address space,
+ * not memory: a 64-bit process has terabytes of it. The price is that V8 reads such views more
+ * slowly than plain arrays (measured in docs/decisions.md, "Growth without a stop").
  *
  * @module
  */
 
-/** The typed arrays this module makes. */
+/** The typed arrays this module grows. */
 export type GrowableArray =
   | Int32Array<ArrayBuffer>
   | Uint32Array<ArrayBuffer>
   | Uint8Array<ArrayBuffer>;
 
-/** The constructor of a {@linkcode GrowableArray}. */
-export type GrowableArrayType<T extends GrowableArray> = {
-  new (buffer: ArrayBuffer): T;
-  readonly BYTES_PER_ELEMENT: number;
-};
+/** The largest plain array: past it, an array grows in place instead of by copying. */
+const PLAIN_BYTES = 1 << 20;
 
 /**
- * A zero-filled array of `length` elements whose buffer may later grow, in place, to
- * `maxLength` elements (see {@linkcode growTo}). Throws a `RangeError` when `maxLength` cannot
- * be reserved.
+ * `array`, or the array that replaces it, with room for at least `length` elements, never past
+ * `maxLength`: a plain array up to 1 MiB doubles by copying; past it, the array moves once into
+ * a view of a resizable buffer that can hold `maxLength` elements, which then grows in place by
+ * a quarter at least. The new elements are zero. Throws a `RangeError` when `length` is past
+ * `maxLength`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { growableArray, growTo } from "./growable_array.ts";
+ * import { grownTo } from "./growable_array.ts";
  *
- * const counts = growableArray(Int32Array, { length: 4, maxLength: 1 << 20 });
+ * let counts = new Int32Array(4);
  * counts[3] = 7;
- * growTo(counts, 100_000);
- * assert.ok(counts.length >= 100_000);
- * assert.equal(counts[3], 7); // the same array, grown: nothing was copied
+ * counts = grownTo(counts, { length: 1_000_000, maxLength: 1 << 24 });
+ * assert.ok(counts.length >= 1_000_000);
+ * assert.equal(counts[3], 7);
+ * const same = grownTo(counts, { length: 2_000_000, maxLength: 1 << 24 });
+ * assert.equal(same, counts); // past 1 MiB it grows in place: nothing is copied
  * ```
  */
-export function growableArray<T extends GrowableArray>(
-  type: GrowableArrayType<T>,
+export function grownTo<T extends GrowableArray>(
+  array: T,
   options: { length: number; maxLength: number },
 ): T {
-  const bytes = type.BYTES_PER_ELEMENT;
-  return new type(
-    new ArrayBuffer(options.length * bytes, { maxByteLength: options.maxLength * bytes }),
-  );
-}
-
-/** How many elements `array` can ever hold: the most {@linkcode growTo} can give it. */
-export function maxLengthOf(array: GrowableArray): number {
-  return array.buffer.maxByteLength / array.BYTES_PER_ELEMENT;
-}
-
-/**
- * Grows `array`, made by {@linkcode growableArray}, in place to at least `length` elements: by a
- * quarter at least, so that appending element by element costs few resizes, never past its
- * maximum. The new elements are zero. Throws a `RangeError` when `length` is past the maximum.
- */
-export function growTo(array: GrowableArray, length: number): void {
-  if (length <= array.length) return;
-  const max = maxLengthOf(array);
-  if (length > max) {
-    throw new RangeError(`Cannot grow an array to ${length} elements: it holds at most ${max}`);
+  const { length, maxLength } = options;
+  if (length <= array.length) return array;
+  if (length > maxLength) {
+    throw new RangeError(
+      `Cannot grow an array to ${length} elements: it holds at most ${maxLength}`,
+    );
   }
-  const target = Math.min(max, Math.max(length, array.length + (array.length >>> 2), 1024));
-  array.buffer.resize(target * array.BYTES_PER_ELEMENT);
+  const bytes = array.BYTES_PER_ELEMENT;
+  if (array.buffer.resizable) {
+    const target = Math.min(maxLength, Math.max(length, array.length + (array.length >>> 2)));
+    array.buffer.resize(target * bytes);
+    return array;
+  }
+  const type = array.constructor as new (buffer: ArrayBuffer) => T;
+  const target = Math.min(maxLength, Math.max(length, 2 * array.length, 1024));
+  const buffer = target * bytes <= PLAIN_BYTES
+    ? new ArrayBuffer(target * bytes)
+    : new ArrayBuffer(target * bytes, { maxByteLength: maxLength * bytes });
+  const copy = new type(buffer);
+  copy.set(array);
+  return copy;
 }
 
 /**
- * Shrinks `array`, made by {@linkcode growableArray}, to `length` elements when that frees at
- * least a quarter of it, giving the pages after it back to the system.
+ * Shrinks `array` to `length` elements when it is a view of a resizable buffer (see
+ * {@linkcode grownTo}) and that frees at least a quarter of it, giving the pages after it back
+ * to the system. A plain array stays as it is.
  */
 export function shrinkTo(array: GrowableArray, length: number): void {
-  const target = Math.max(length, 1024);
+  if (!array.buffer.resizable) return;
+  const target = Math.max(length, PLAIN_BYTES / array.BYTES_PER_ELEMENT);
   if (target > array.length - (array.length >>> 2)) return;
   array.buffer.resize(target * array.BYTES_PER_ELEMENT);
 }

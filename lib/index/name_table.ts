@@ -8,7 +8,7 @@
  *
  * Nothing here ever stops to copy the whole table (see docs/decisions.md, "Growth without a
  * stop"):
- * - The arena and the per-slot arrays grow in place ({@linkcode growableArray}).
+ * - The arena and the per-slot arrays grow in place once past 1 MiB ({@linkcode grownTo}).
  * - When the buckets are half full, a table twice as big takes the new names, and every insert
  *   and removal after that moves a few buckets of the old table into it, as Redis rehashes its
  *   dictionaries; until the old table is empty, a lookup that misses in the new one looks there.
@@ -27,7 +27,7 @@
  */
 
 import { MAX_NAME_BYTES, nameFromBytes } from "../protocol/names.ts";
-import { growableArray, growTo, shrinkTo } from "./growable_array.ts";
+import { grownTo, shrinkTo } from "./growable_array.ts";
 import { NameHasher } from "./name_hash.ts";
 
 /** Options for {@linkcode NameTable}. */
@@ -96,10 +96,7 @@ export class NameTable {
    * Every stored name as its length (1 to 255) and its bytes, back to back, with the records
    * that removed names left: a 0 byte and the length of the name that was there.
    */
-  #arena = growableArray(Uint8Array, {
-    length: INITIAL_ARENA_BYTES,
-    maxLength: MAX_ARENA_BYTES,
-  });
+  #arena = new Uint8Array(INITIAL_ARENA_BYTES);
   #arenaEnd = 0;
   /** Bytes before #arenaEnd that no name uses: removed names, and the gap of a compaction. */
   #arenaGarbage = 0;
@@ -107,9 +104,9 @@ export class NameTable {
   #compactFrom = -1;
   #compactTo = -1;
   /** Slot → where its name's bytes start in the arena (after its length), or -1 when free. */
-  #nameStarts = growableArray(Int32Array, { length: INITIAL_SLOTS, maxLength: MAX_NAMES });
+  #nameStarts = new Int32Array(INITIAL_SLOTS);
   /** Free slots below #slotCount, as a stack. */
-  #freeSlots = growableArray(Int32Array, { length: 64, maxLength: MAX_NAMES });
+  #freeSlots = new Int32Array(64);
   #freeCount = 0;
   #slotCount = 0;
   /** Bucket → `tag << SLOT_BITS | (slot + 1)`, where the tag is 6 bits of the hash; 0 when empty. */
@@ -208,7 +205,8 @@ export class NameTable {
     }
     this.#step(1 + length);
     if (this.#arenaEnd + 1 + length > this.#arena.length) {
-      growTo(this.#arena, this.#arenaEnd + 1 + length);
+      const needed = this.#arenaEnd + 1 + length;
+      this.#arena = grownTo(this.#arena, { length: needed, maxLength: MAX_ARENA_BYTES });
     }
     if ((this.#size + 1) * 2 > this.#buckets.length) this.#startRehash();
   }
@@ -258,7 +256,10 @@ export class NameTable {
   /** Marks `slot` free and puts it on the stack of free slots. */
   #pushFreeSlot(slot: number): void {
     this.#nameStarts[slot] = -1;
-    if (this.#freeCount === this.#freeSlots.length) growTo(this.#freeSlots, this.#freeCount + 1);
+    if (this.#freeCount === this.#freeSlots.length) {
+      const needed = this.#freeCount + 1;
+      this.#freeSlots = grownTo(this.#freeSlots, { length: needed, maxLength: MAX_NAMES });
+    }
     this.#freeSlots[this.#freeCount++] = slot;
   }
 
@@ -339,7 +340,10 @@ export class NameTable {
   }
 
   #newSlot(): number {
-    if (this.#slotCount === this.#nameStarts.length) growTo(this.#nameStarts, this.#slotCount + 1);
+    if (this.#slotCount === this.#nameStarts.length) {
+      const needed = this.#slotCount + 1;
+      this.#nameStarts = grownTo(this.#nameStarts, { length: needed, maxLength: MAX_NAMES });
+    }
     return this.#slotCount++;
   }
 
@@ -453,8 +457,8 @@ export class NameTable {
 }
 
 /**
- * A zeroed table of `count` buckets: a plain `Int32Array`, not a {@linkcode growableArray}, as
- * it never grows and V8 reads plain typed arrays faster.
+ * A zeroed table of `count` buckets: always a plain `Int32Array`, which V8 reads fastest, as a
+ * table never grows (a rehash makes a new one).
  */
 function freshBuckets(count: number): Int32Array {
   return new Int32Array(count);

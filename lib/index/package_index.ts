@@ -19,7 +19,7 @@
  * (the runtime adds its own, about 48 MiB empty).
  *
  * Nothing stops the server to grow or tidy these arrays (see docs/decisions.md, "Growth without a
- * stop"): they grow in place ({@linkcode growableArray}), and the space of replaced and removed
+ * stop"): past 1 MiB they grow in place ({@linkcode grownTo}), and the space of replaced and removed
  * lists is reclaimed a little with every change, by sliding live lists down over it, once it is
  * half of the edge array. Each list starts with a header word naming its package, or, for space
  * no list uses, minus its length, so that the slide can walk the array. Slots of removed packages
@@ -31,7 +31,7 @@
 import type { IndexOperations, RequestNames } from "../protocol/command_table.ts";
 import { namesOf } from "../protocol/request_parser.ts";
 import { nameFromBytes } from "../protocol/names.ts";
-import { growableArray, type GrowableArrayType, growTo, shrinkTo } from "./growable_array.ts";
+import { grownTo, shrinkTo } from "./growable_array.ts";
 import { MAX_NAMES, NameTable } from "./name_table.ts";
 import { postOrder } from "./post_order.ts";
 import { runToEnd } from "./walk_runner.ts";
@@ -84,7 +84,7 @@ export class PackageIndex implements IndexOperations {
    * without duplicates, and `#edges[#firstEdge[s] - 1]` is `s`. Space that no list uses starts
    * with minus its length.
    */
-  #edges = growableArray(Int32Array, { length: INITIAL_EDGES, maxLength: MAX_EDGE_WORDS });
+  #edges = new Int32Array(INITIAL_EDGES);
   /** The end of the used part of #edges. */
   #edgesEnd = 0;
   /** Positions before #edgesEnd that no list uses (replaced and removed lists, a slide's gap). */
@@ -94,15 +94,15 @@ export class PackageIndex implements IndexOperations {
   #compactTo = -1;
   /** The number of dependency edges. */
   #edgeCount = 0;
-  #firstEdge = slotArray(Int32Array);
-  #degree = slotArray(Int32Array);
+  #firstEdge = new Int32Array(INITIAL_SLOTS);
+  #degree = new Int32Array(INITIAL_SLOTS);
   /**
    * Slot → how many indexed packages depend on it. Stored, though the edges say it too: REMOVE
    * must know at once. #setDependencies keeps it with the edges; a test checks they agree.
    */
-  #dependentCounts = slotArray(Int32Array);
+  #dependentCounts = new Int32Array(INITIAL_SLOTS);
   /** Slot → last generation that visited it; lets one walk mark slots without allocating a set. */
-  #marks = slotArray(Uint32Array);
+  #marks = new Uint32Array(INITIAL_SLOTS);
   #generation = 0;
   /** Scratch list of the dependency slots of the request being handled, reused between requests. */
   #dependencySlots = new Int32Array(64);
@@ -525,7 +525,8 @@ export class PackageIndex implements IndexOperations {
 
   #pushDependencySlot(position: number, slot: number): void {
     if (position === this.#dependencySlots.length) {
-      this.#dependencySlots = grown(this.#dependencySlots, position * 2);
+      const options = { length: position + 1, maxLength: MAX_NAMES };
+      this.#dependencySlots = grownTo(this.#dependencySlots, options);
     }
     this.#dependencySlots[position] = slot;
   }
@@ -590,7 +591,9 @@ export class PackageIndex implements IndexOperations {
   }
 
   #pushWalk(position: number, slot: number): void {
-    if (position === this.#walk.length) this.#walk = grown(this.#walk, position * 2);
+    if (position === this.#walk.length) {
+      this.#walk = grownTo(this.#walk, { length: position + 1, maxLength: MAX_NAMES });
+    }
     this.#walk[position] = slot;
   }
 
@@ -629,7 +632,8 @@ export class PackageIndex implements IndexOperations {
   /** Makes room for a list of `count` edges of `slot` at the end of #edges; returns its start. */
   #appendList(slot: number, count: number): number {
     if (this.#edgesEnd + 1 + count > this.#edges.length) {
-      growTo(this.#edges, this.#edgesEnd + 1 + count);
+      const needed = this.#edgesEnd + 1 + count;
+      this.#edges = grownTo(this.#edges, { length: needed, maxLength: MAX_EDGE_WORDS });
     }
     this.#edges[this.#edgesEnd] = slot;
     const start = this.#edgesEnd + 1;
@@ -688,10 +692,11 @@ export class PackageIndex implements IndexOperations {
   /** Makes the slot arrays long enough for `slot`. */
   #growSlotArrays(slot: number): void {
     if (slot < this.#marks.length) return;
-    growTo(this.#firstEdge, slot + 1);
-    growTo(this.#degree, slot + 1);
-    growTo(this.#dependentCounts, slot + 1);
-    growTo(this.#marks, slot + 1);
+    const options = { length: slot + 1, maxLength: MAX_NAMES };
+    this.#firstEdge = grownTo(this.#firstEdge, options);
+    this.#degree = grownTo(this.#degree, options);
+    this.#dependentCounts = grownTo(this.#dependentCounts, options);
+    this.#marks = grownTo(this.#marks, options);
   }
 }
 
@@ -701,20 +706,6 @@ const INITIAL_EDGES = 4096;
 const MAX_EDGE_WORDS = 2 ** 31;
 /** The edge words each change of a list slides while #edges is being compacted, at least. */
 const COMPACTED_WORDS_PER_STEP = 64;
-
-/** An array by slot, empty, that can grow to every slot the name table can hand out. */
-function slotArray<T extends Int32Array<ArrayBuffer> | Uint32Array<ArrayBuffer>>(
-  type: GrowableArrayType<T>,
-): T {
-  return growableArray(type, { length: INITIAL_SLOTS, maxLength: MAX_NAMES });
-}
-
-/** A copy of `array` with room for `capacity` elements, the new ones zero. */
-function grown<T extends Int32Array | Uint32Array>(array: T, capacity: number): T {
-  const copy = new (array.constructor as new (length: number) => T)(capacity);
-  copy.set(array);
-  return copy;
-}
 
 /**
  * Loads stored slots into a new {@linkcode PackageIndex}; made by

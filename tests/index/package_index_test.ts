@@ -485,3 +485,31 @@ Deno.test("PackageIndex.loadSlots refuses repeated names, free slots and cycles"
   cyclic.setDependencies(1, Int32Array.of(0), 1);
   assert.throws(() => cyclic.finish(), /Package '[ab]' is part of a dependency cycle/);
 });
+
+Deno.test("PackageIndex stays right when its arrays move past 1 MiB into resizable buffers and shrink again", () => {
+  // 300,000 packages take every array past 1 MiB (262,144 slots), where they stop doubling by
+  // copying and grow in place; removing them all compacts the edge array and the arena, which
+  // then give memory back, and the index must still answer and accept new packages.
+  const packages = generatePackages({ count: 300_000, seed: 16, averageDependencies: 2.3 });
+  const index = new PackageIndex();
+  for (const spec of packages) assert.equal(index.index(spec.name, spec.dependencies), true);
+  assert.equal(index.size, packages.length);
+  const edges = packages.reduce((sum, spec) => sum + new Set(spec.dependencies).size, 0);
+  assert.equal(index.edgeCount, edges);
+  for (let i = 0; i < packages.length; i += 997) {
+    const spec = packages[i]!;
+    assert.deepEqual(new Set(index.dependenciesOf(spec.name)), new Set(spec.dependencies));
+  }
+  for (let i = packages.length - 1; i >= 0; i--) {
+    assert.equal(index.remove(packages[i]!.name), true, packages[i]!.name);
+    if (i % 50_000 === 0) {
+      const spec = packages[i === 0 ? 0 : i - 1]!;
+      assert.deepEqual(new Set(index.dependenciesOf(spec.name)), new Set(spec.dependencies));
+    }
+  }
+  assert.equal(index.size, 0);
+  assert.equal(index.edgeCount, 0);
+  for (const spec of packages.slice(0, 1000)) index.index(spec.name, spec.dependencies);
+  assert.equal(index.size, 1000);
+  assertConsistent(index);
+});
