@@ -8,12 +8,19 @@
  * same way (`taskset -c 1 ./your-server`).
  *
  * For each of `--runs` runs it measures, server after server: ping-pong QUERY and mixed at 100
- * connections, pipelined QUERY at 10 connections × 64 in flight, and slow drip (3,000 connections
- * each dribbling a byte every 200 ms while one connection measures QUERY latency). It reports
- * medians over the runs, the ratio pkgindex/ceiling as the median of each run's ratio, and the
- * CPU time each server it started spent per request (from `/proc/<pid>/stat`). Then
- * the heap bytes pkgindex allocates per pipelined QUERY, and the mixed load with a data file
- * against memory only.
+ * connections, pipelined QUERY at 10 connections × 64 in flight (a ring: a new request for each
+ * reply), bursts of QUERY at 10 connections × 64 (64 in one write, then wait for all 64
+ * replies), and slow drip (3,000 connections each dribbling a byte every 200 ms while one
+ * connection measures QUERY latency).
+ *
+ * The headline is the CPU time each server it started spent per request in the measured window
+ * (from `/proc/<pid>/stat`, read as the load generator announces the window opening and
+ * closing), and the ratio ceiling/pkgindex of it: unlike a throughput ratio, it holds whichever
+ * side is the bottleneck. Beside it: requests per second, the ratios of pkgindex to every other
+ * server, and the share of its core the load generator used, with a warning wherever it
+ * saturated (that throughput then describes the client). Medians over the runs; a ratio is the
+ * median of each run's ratio. Then the heap bytes pkgindex allocates per pipelined QUERY, and
+ * the mixed load with a data file against memory only.
  *
  * Run: `deno task bench [--runs 3] [--duration 5] [--warmup 1] [--packages FILE]
  * [--compare NAME=HOST:PORT]... [--svg FILE]`. The packages default to
@@ -98,7 +105,8 @@ const USAGE = `Usage: deno task bench [options]
 
 Runs pkgindex, the ceiling server and any --compare server through the same
 loads, each server pinned to core 1 and each load generator to core 0 when the
-machine allows, and prints medians, ratios, latency, CPU time and allocation.
+machine allows, and prints server CPU per request (the headline), throughput
+and ratios, the load generator's own CPU use, latency and allocation.
 
 Options:
   --runs N                 runs of every load (default 3)
