@@ -31,7 +31,7 @@
 
 import { parseArgs } from "node:util";
 import { WINDOW_CLOSED, WINDOW_OPEN } from "../lib/cli/bench.ts";
-import { type BenchResult, clientSaturated } from "../lib/tools/bench.ts";
+import { type BenchResult, clientSaturated } from "../lib/tools/load_generator.ts";
 import { readPackageList } from "../lib/tools/package_list.ts";
 import { renderChart } from "./chart.ts";
 import {
