@@ -114,7 +114,7 @@ export interface BenchResult {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { clientSaturated } from "./bench.ts";
+ * import { clientSaturated } from "./load_generator.ts";
  *
  * assert.equal(clientSaturated({ seconds: 5, clientCpuSeconds: 4.9 }), true);
  * assert.equal(clientSaturated({ seconds: 5, clientCpuSeconds: 2 }), false);
