@@ -208,6 +208,9 @@ const PRELOAD_BATCH = 4096;
  */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const workload = buildWorkload(options.packages, options.connections);
+  const queryStream = options.mix === "query"
+    ? buildQueryStream(workload.query, { depth: options.depth, seed: options.seed })
+    : undefined;
   const conns: Deno.Conn[] = [];
   let clock: WindowClock | undefined;
   const drip = await startDripping(options, {
@@ -229,6 +232,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       driveConnection(conn, {
         window,
         workload,
+        queryStream,
         owner: i,
         depth: options.depth,
         bursts: options.bursts ?? false,
@@ -400,6 +404,38 @@ function buildWorkload(packages: readonly PackageSpec[], connections: number): W
   return { query, index, remove, owners, leaves, longest };
 }
 
+/**
+ * QUERYs of random packages, encoded one after another, so that a QUERY-only load writes any run
+ * of them straight from here: no request is copied, and the load generator spends its CPU on
+ * the network rather than on picking and copying requests.
+ */
+interface QueryStream {
+  bytes: Uint8Array;
+  /** Line → where it starts in `bytes`; one more entry, the end of the last line. */
+  starts: Uint32Array;
+}
+
+/** Lines of a {@linkcode QueryStream} a connection cycles through (plus one run's worth). */
+const QUERY_STREAM_LINES = 16384;
+
+/**
+ * {@linkcode QUERY_STREAM_LINES} + `depth` QUERYs picked at random from `query`, so that a run
+ * of up to `depth` lines starting anywhere before {@linkcode QUERY_STREAM_LINES} is contiguous.
+ */
+function buildQueryStream(
+  query: readonly Uint8Array[],
+  options: { depth: number; seed: number },
+): QueryStream {
+  const random = createRandom((options.seed * 31337 + 7) >>> 0);
+  const lines = QUERY_STREAM_LINES + options.depth;
+  const picks = Array.from({ length: lines }, () => query[randomInt(random, query.length)]!);
+  const starts = new Uint32Array(lines + 1);
+  for (let i = 0; i < lines; i++) starts[i + 1] = starts[i]! + picks[i]!.length;
+  const bytes = new Uint8Array(starts[lines]!);
+  for (let i = 0; i < lines; i++) bytes.set(picks[i]!, starts[i]!);
+  return { bytes, starts };
+}
+
 interface MeasuredWindow {
   from: number;
   to: number;
@@ -412,6 +448,8 @@ interface MeasuredWindow {
 interface DriveOptions {
   window: MeasuredWindow;
   workload: Workload;
+  /** For a QUERY-only load: the requests to write, instead of picking each one. */
+  queryStream: QueryStream | undefined;
   owner: number;
   depth: number;
   /** Whether the next requests wait until every reply of the last write arrived. */
@@ -425,7 +463,7 @@ interface DriveOptions {
  * closes, then drains.
  */
 async function driveConnection(conn: Deno.Conn, options: DriveOptions): Promise<void> {
-  const { window, workload, depth, bursts, random } = options;
+  const { window, workload, queryStream, depth, bursts, random } = options;
   const own = workload.leaves[options.owner]!;
   const sentAt = new Float64Array(depth);
   /** 1 when the request in that ring slot may also get `FAIL`. */
@@ -437,7 +475,7 @@ async function driveConnection(conn: Deno.Conn, options: DriveOptions): Promise<
   const output = new Uint8Array(depth * Math.max(workload.longest, 32));
   const reader = new ReplyReader(conn);
 
-  /** Picks the next request, writes it at `offset` of the output, and returns its length. */
+  /** Picks the next request of a mixed load, writes it at `offset` of the output, and returns its length. */
   const nextRequest = (slot: number, offset: number): number => {
     let bytes: Uint8Array;
     mayFail[slot] = 0;
@@ -445,7 +483,7 @@ async function driveConnection(conn: Deno.Conn, options: DriveOptions): Promise<
       bytes = workload.index[reindex]!;
       reindex = -1;
     } else {
-      const choice = options.mix === "query" ? 0 : random() * 0.95;
+      const choice = random() * 0.95;
       const target = randomInt(random, workload.query.length);
       if (choice < 0.8) {
         bytes = workload.query[target]!;
@@ -462,8 +500,28 @@ async function driveConnection(conn: Deno.Conn, options: DriveOptions): Promise<
     return bytes.length;
   };
 
+  /** The next line of the query stream to send. */
+  let position = randomInt(random, QUERY_STREAM_LINES);
+
+  /** Sends the next `depth - inFlight` QUERYs of the query stream in one write. */
+  const fillFromStream = async (stream: QueryStream, now: number) => {
+    const count = depth - inFlight;
+    if (count === 0 || now >= window.to) return;
+    for (let i = 0; i < count; i++) {
+      const slot = (head + inFlight) % depth;
+      sentAt[slot] = now;
+      mayFail[slot] = 0;
+      inFlight++;
+    }
+    const bytes = stream.bytes.subarray(stream.starts[position]!, stream.starts[position + count]!);
+    position += count;
+    if (position >= QUERY_STREAM_LINES) position -= QUERY_STREAM_LINES;
+    await writeAll(conn, bytes);
+  };
+
   const fill = async (now: number) => {
     if (bursts && inFlight > 0) return;
+    if (queryStream !== undefined) return await fillFromStream(queryStream, now);
     let length = 0;
     // A REMOVE is always followed by its INDEX, even past the end of the window.
     while (inFlight < depth && (now < window.to || reindex !== -1)) {
