@@ -475,7 +475,10 @@ async function driveConnection(conn: Deno.Conn, options: DriveOptions): Promise<
   const output = new Uint8Array(depth * Math.max(workload.longest, 32));
   const reader = new ReplyReader(conn);
 
-  /** Picks the next request of a mixed load, writes it at `offset` of the output, and returns its length. */
+  /**
+   * Picks the next request of a mixed load, writes it at `offset` of the output, and returns its
+   * length.
+   */
   const nextRequest = (slot: number, offset: number): number => {
     let bytes: Uint8Array;
     mayFail[slot] = 0;
