@@ -366,7 +366,12 @@ function throughputTable(targets: Target[], results: Measurement[][][]): string 
 
 /** A median ratio followed by each run's, as `0.90 (0.92, 0.90, 0.86)`. */
 function ratioCell(ratios: number[]): string {
-  return `${median(ratios).toFixed(2)} (${ratios.map((ratio) => ratio.toFixed(2)).join(", ")})`;
+  return `${fixed(median(ratios))} (${ratios.map(fixed).join(", ")})`;
+}
+
+/** `value` with two decimals; "n/a" when a server answered nothing in a window. */
+function fixed(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(2) : "n/a";
 }
 
 /**
@@ -512,7 +517,7 @@ function markdownTable(header: string[], rows: string[][]): string {
 }
 
 function format(value: number): string {
-  return Math.round(value).toLocaleString("en-US");
+  return Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "n/a";
 }
 
 function log(message: string): void {
