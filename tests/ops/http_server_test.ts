@@ -103,7 +103,7 @@ Deno.test("GET /healthz answers 200 ok while healthy and 503 once shutdown start
 
 Deno.test("the HTTP listener answers 404 to unknown paths and 405 with Allow to other methods", async () => {
   const service = startService();
-  for (const path of ["/", "/metricsz", "/v2/info"]) {
+  for (const path of ["/index.html", "/metricsz", "/v2/info"]) {
     const answer = await service.request(path);
     strictEqual(`${answer.status} ${answer.body}`, "404 not found\n", path);
   }

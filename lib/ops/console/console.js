@@ -63,6 +63,7 @@ function build(element, attributes, children) {
 
 const number = new Intl.NumberFormat("en");
 const decimal = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
+const precise = new Intl.NumberFormat("en", { maximumSignificantDigits: 3 });
 
 function packageHref(name) {
   return `#/package/${encodeURIComponent(name)}`;
@@ -198,7 +199,7 @@ function renderOverview() {
     ]),
     h("h3", {}, "Requests per second, by command and reply"),
     table(
-      "From the change of the counters since the last sample; the total counts since the start.",
+      "Rates from the last two samples; totals since the start.",
       [["Command"], ["OK", true], ["FAIL", true], ["ERROR", true], ["Total", true]],
       rows,
     ),
@@ -231,10 +232,10 @@ function commits(last, first) {
     cards([
       [
         "Mean commit latency",
-        count > 0 ? `${decimal.format((seconds / count) * 1000)} ms` : "no commits lately",
+        count > 0 ? `${precise.format((seconds / count) * 1000)} ms` : "no commits lately",
       ],
-      ["Commits", `${number.format(count)} in ${minutes} min`],
-      ["Slowest commit", `${decimal.format(commits.maxSeconds * 1000)} ms`],
+      [`Commits, last ${minutes} min`, number.format(count)],
+      ["Slowest commit", `${precise.format(commits.maxSeconds * 1000)} ms`],
       ["Committed", number.format(commits.committed)],
       ["Failed", number.format(commits.failed)],
     ]),
@@ -274,6 +275,9 @@ function chart() {
       points: points.map((point) => `${x(point.time).toFixed(1)},${y(point.value).toFixed(1)}`)
         .join(" "),
     }),
+    points.length === 0
+      ? s("text", { x: width / 2, y: height / 2, "text-anchor": "middle" }, "Sampling…")
+      : s("circle", { cx: x(points.at(-1).time), cy: y(latest), r: 3 }),
   );
 }
 
@@ -545,21 +549,6 @@ async function activity() {
   main.replaceChildren(
     h("h2", {}, "Slow log and connections"),
     h("button", { type: "button", onclick: () => route() }, "Refresh"),
-    h("h3", {}, "Slow requests"),
-    table(
-      `INDEX requests that took ${slowlog.thresholdMs} ms or more, newest first: ` +
-        `${number.format(slowlog.recorded)} since the start.`,
-      [["#", true], ["Time"], ["Command"], ["Package"], ["Deps", true], ["ms", true], ["Peer"]],
-      slowlog.entries.map((entry) => [
-        String(entry.id),
-        entry.time.slice(11, 23),
-        entry.command,
-        packageLink(entry.package),
-        String(entry.dependencies),
-        decimal.format(entry.durationMs),
-        entry.peer,
-      ]),
-    ),
     h("h3", {}, "Open connections"),
     table(
       `${number.format(connections.total)} open, oldest first.`,
@@ -574,6 +563,21 @@ async function activity() {
         number.format(c.requests),
         number.format(c.bytesIn),
         number.format(c.bytesOut),
+      ]),
+    ),
+    h("h3", {}, "Slow requests"),
+    table(
+      `INDEX requests that took ${slowlog.thresholdMs} ms or more, newest first: ` +
+        `${number.format(slowlog.recorded)} since the start.`,
+      [["#", true], ["Time"], ["Command"], ["Package"], ["Deps", true], ["ms", true], ["Peer"]],
+      slowlog.entries.map((entry) => [
+        String(entry.id),
+        entry.time.slice(11, 23),
+        entry.command,
+        packageLink(entry.package),
+        String(entry.dependencies),
+        precise.format(entry.durationMs),
+        entry.peer,
       ]),
     ),
   );
@@ -597,9 +601,9 @@ async function role() {
       ["Lease valid", yes(replication.leaseValid)],
       ["Applied change", number.format(replication.appliedChange)],
       ["Lag, changes", number.format(replication.lagChanges)],
-      ["Lag, seconds", decimal.format(replication.lagSeconds)],
+      ["Lag, seconds", precise.format(replication.lagSeconds)],
     ]),
-    h("p", {}, "Shared data: ", h("code", {}, String(replication.data))),
+    h("p", {}, "Data: ", h("code", {}, String(replication.data))),
   );
 }
 
@@ -686,7 +690,8 @@ async function route() {
     if (mine !== generation) return;
     if (samples.length === 0 && name !== "overview") sample().catch(() => {});
     document.title = `${main.querySelector("h2")?.textContent ?? name} · pkgindex`;
-    (focus ?? main).focus();
+    if (focus === undefined) scrollTo(0, 0);
+    (focus ?? main).focus({ preventScroll: focus === undefined });
     markRendered(name);
   } catch (error) {
     if (mine !== generation) return;

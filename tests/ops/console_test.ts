@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { CONSOLE_BYTES, CONSOLE_CSP, CONSOLE_PATHS } from "../../lib/ops/console.ts";
+import { type Service, startService } from "../support/http_service.ts";
+
+const CONSOLE = new URL("../../lib/ops/console/", import.meta.url);
+const FILES = ["index.html", "console.js", "console.css"];
+
+async function withService(
+  body: (service: Service) => Promise<void>,
+  options: Parameters<typeof startService>[0] = {},
+): Promise<void> {
+  const service = startService(options);
+  try {
+    await body(service);
+  } finally {
+    await service.stop();
+  }
+}
+
+Deno.test("GET / serves the console page with a strict Content-Security-Policy", async () => {
+  await withService(async (service) => {
+    const page = await service.request("/");
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
+    assert.equal(page.headers.get("content-security-policy"), CONSOLE_CSP);
+    assert.equal(page.headers.get("x-content-type-options"), "nosniff");
+    assert.match(page.body, /<meta name="pkgindex-access" content="open">/);
+    for (const [path, type] of [["/console.js", "text/javascript"], ["/console.css", "text/css"]]) {
+      const file = await service.request(path!);
+      assert.equal(file.status, 200, path);
+      assert.equal(file.headers.get("content-type"), `${type}; charset=utf-8`);
+      assert.equal(file.headers.get("content-security-policy"), CONSOLE_CSP);
+      assert.equal(file.body, await Deno.readTextFile(new URL(path!.slice(1), CONSOLE)));
+    }
+    assert.equal((await service.request("/", { method: "HEAD" })).status, 200);
+    const post = await service.request("/", { method: "POST" });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get("allow"), "GET, HEAD");
+    assert.equal((await service.request("/console.map")).status, 404);
+  });
+});
+
+Deno.test("the Content-Security-Policy allows nothing inline and nothing from elsewhere", () => {
+  const directives = new Map(
+    CONSOLE_CSP.split("; ").map((directive) => {
+      const [name, ...sources] = directive.split(" ");
+      return [name!, sources.join(" ")];
+    }),
+  );
+  assert.equal(directives.get("default-src"), "'none'");
+  assert.equal(directives.get("script-src"), "'self'");
+  assert.equal(directives.get("style-src"), "'self'");
+  assert.equal(directives.get("connect-src"), "'self'");
+  assert.equal(directives.get("frame-ancestors"), "'none'");
+  assert.ok(!CONSOLE_CSP.includes("unsafe"), CONSOLE_CSP);
+});
+
+Deno.test("with a token the page is served without it and asks for it; /v1/ still needs it", async () => {
+  await withService(async (service) => {
+    const page = await service.request("/");
+    assert.equal(page.status, 200);
+    assert.match(page.body, /<meta name="pkgindex-access" content="token">/);
+    assert.equal((await service.request("/console.js")).status, 200);
+    assert.equal((await service.request("/v1/info")).status, 401);
+  }, { token: "s3cret-token" });
+});
+
+Deno.test("off loopback without a token the console is closed like /v1/", async () => {
+  await withService(async (service) => {
+    for (const path of CONSOLE_PATHS) {
+      const answer = await service.request(path);
+      assert.equal(answer.status, 401, path);
+      assert.match(answer.body, /PKGINDEX_HTTP_TOKEN/);
+    }
+  }, { httpHost: "0.0.0.0" });
+});
+
+Deno.test("the page and its script and styles stay within 60 KB and load nothing from elsewhere", async () => {
+  let bytes = 0;
+  for (const file of FILES) {
+    const text = await Deno.readTextFile(new URL(file, CONSOLE));
+    bytes += new TextEncoder().encode(text).length;
+    // The one URL allowed is SVG's namespace, a name rather than a place to load from.
+    const urls = text.match(/https?:\/\/[^"'\s)]*/g) ?? [];
+    assert.deepEqual(urls.filter((url) => url !== "http://www.w3.org/2000/svg"), [], file);
+  }
+  assert.equal(bytes, CONSOLE_BYTES);
+  assert.ok(bytes <= 60 * 1024, `the console is ${bytes} bytes`);
+  const page = await Deno.readTextFile(new URL("index.html", CONSOLE));
+  // Every script is a file of the listener's own: no inline script, no inline style.
+  const scripts = [...page.matchAll(/<script\b[^>]*>/g)].map((match) => match[0]);
+  assert.deepEqual(scripts, ['<script type="module" src="/console.js">']);
+  assert.doesNotMatch(page, /<style|\sstyle=|\son[a-z]+=/);
+  for (const path of CONSOLE_PATHS.filter((path) => path !== "/")) {
+    assert.ok(page.includes(`"${path}"`), `the page loads ${path}`);
+  }
+});
