@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { readPackageList } from "../../lib/tools/package_list.ts";
-import { preloadPackages } from "../../lib/tools/bench.ts";
+import { preloadPackages } from "../../lib/tools/load_generator.ts";
 import {
   findChromium,
   launchChromium,
