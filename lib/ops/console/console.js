@@ -61,9 +61,22 @@ function build(element, attributes, children) {
   return element;
 }
 
-const number = new Intl.NumberFormat("en");
-const decimal = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
-const precise = new Intl.NumberFormat("en", { maximumSignificantDigits: 3 });
+// Numbers are formatted by hand: creating Intl formatters costs tens of milliseconds at startup.
+/** An integer with thousands separators: 1234567 → "1,234,567". */
+function integer(value) {
+  return String(Math.round(value)).replace(/\B(?=(\d{3})+$)/g, ",");
+}
+
+/** One decimal at most: 8427.25 → "8,427.3", 3 → "3". */
+function decimal(value) {
+  const [whole, fraction = "0"] = value.toFixed(1).split(".");
+  return integer(Number(whole)) + (fraction === "0" ? "" : `.${fraction}`);
+}
+
+/** Three significant digits at most, for small durations: 0.046612 → "0.0466". */
+function precise(value) {
+  return value >= 100 ? decimal(value) : String(Number(value.toPrecision(3)));
+}
 
 function packageHref(name) {
   return `#/package/${encodeURIComponent(name)}`;
@@ -81,10 +94,10 @@ function nameList(title, names, total, { ordered = false, empty = "None." } = {}
   return h(
     "section",
     {},
-    h("h3", { id }, `${title} (${number.format(total)})`),
+    h("h3", { id }, `${title} (${integer(total)})`),
     names.length === 0 ? h("p", { class: "muted" }, empty) : list,
     names.length < total
-      ? h("p", { class: "muted" }, `Showing the first ${number.format(names.length)}.`)
+      ? h("p", { class: "muted" }, `Showing the first ${integer(names.length)}.`)
       : null,
   );
 }
@@ -135,7 +148,7 @@ function startSampling() {
   sampling = setInterval(async () => {
     try {
       await sample();
-      statusLine.textContent = `Counters updated at ${new Date().toLocaleTimeString("en-GB")}.`;
+      statusLine.textContent = `Counters updated at ${new Date().toISOString().slice(11, 19)} UTC.`;
       if (currentView === "overview") renderOverview();
     } catch (error) {
       if (error instanceof Unauthorized) {
@@ -178,21 +191,21 @@ function renderOverview() {
   const before = samples.at(-2);
   const { info } = last;
   const perSecond = (count) =>
-    before === undefined ? "…" : `${decimal.format(rate(before, last, count))}/s`;
+    before === undefined ? "…" : `${decimal(rate(before, last, count))}/s`;
   const rows = COMMANDS.map((command) => [
     command,
     ...REPLIES.map((reply) => perSecond((i) => i.requests[command][reply])),
-    number.format(REPLIES.reduce((sum, reply) => sum + info.requests[command][reply], 0)),
+    integer(REPLIES.reduce((sum, reply) => sum + info.requests[command][reply], 0)),
   ]);
-  rows.push(["malformed", perSecond((i) => i.malformed), "", "", number.format(info.malformed)]);
+  rows.push(["malformed", perSecond((i) => i.malformed), "", "", integer(info.malformed)]);
   const hours = Math.floor(info.uptimeSeconds / 3600);
   const minutes = Math.floor(info.uptimeSeconds / 60) % 60;
   main.replaceChildren(
     h("h2", {}, "Overview"),
     cards([
-      ["Packages", number.format(info.packages)],
-      ["Dependency edges", number.format(info.edges)],
-      ["Open connections", number.format(info.connections.open)],
+      ["Packages", integer(info.packages)],
+      ["Dependency edges", integer(info.edges)],
+      ["Open connections", integer(info.connections.open)],
       ["Requests", perSecond(totalRequests)],
       ["Up for", `${hours} h ${minutes} min`],
       ["Version", info.version],
@@ -209,9 +222,9 @@ function renderOverview() {
     h(
       "p",
       { class: "muted" },
-      `Connections accepted ${number.format(info.connections.accepted)}, rejected at the limit ${
-        number.format(info.connections.rejected)
-      }, closed idle ${number.format(info.connections.idleTimeouts)}.`,
+      `Connections accepted ${integer(info.connections.accepted)}, rejected at the limit ${
+        integer(info.connections.rejected)
+      }, closed idle ${integer(info.connections.idleTimeouts)}.`,
     ),
   );
 }
@@ -232,12 +245,12 @@ function commits(last, first) {
     cards([
       [
         "Mean commit latency",
-        count > 0 ? `${precise.format((seconds / count) * 1000)} ms` : "no commits lately",
+        count > 0 ? `${precise((seconds / count) * 1000)} ms` : "no commits lately",
       ],
-      [`Commits, last ${minutes} min`, number.format(count)],
-      ["Slowest commit", `${precise.format(commits.maxSeconds * 1000)} ms`],
-      ["Committed", number.format(commits.committed)],
-      ["Failed", number.format(commits.failed)],
+      [`Commits, last ${minutes} min`, integer(count)],
+      ["Slowest commit", `${precise(commits.maxSeconds * 1000)} ms`],
+      ["Committed", integer(commits.committed)],
+      ["Failed", integer(commits.failed)],
     ]),
   );
 }
@@ -265,11 +278,11 @@ function chart() {
       height,
       role: "img",
       "aria-label": `Requests per second over the last ${span / 60000} minutes: now ${
-        decimal.format(latest)
-      }, peak ${decimal.format(peak)}.`,
+        decimal(latest)
+      }, peak ${decimal(peak)}.`,
     },
     s("line", { class: "axis", x1: 0, y1: height - 4, x2: width, y2: height - 4 }),
-    s("text", { x: 4, y: 14 }, `peak ${decimal.format(peak)}/s`),
+    s("text", { x: 4, y: 14 }, `peak ${decimal(peak)}/s`),
     s("text", { x: width - 4, y: 14, "text-anchor": "end" }, `${span / 60000} min`),
     s("polyline", {
       points: points.map((point) => `${x(point.time).toFixed(1)},${y(point.value).toFixed(1)}`)
@@ -331,7 +344,7 @@ async function search({ query }) {
     h(
       "p",
       { id: "search-summary" },
-      `${number.format(page.total)} ${page.total === 1 ? "package starts" : "packages start"} ` +
+      `${integer(page.total)} ${page.total === 1 ? "package starts" : "packages start"} ` +
         `with '${prefix}'` + (after === "" ? "." : `; after '${after}':`),
     ),
     h(
@@ -369,10 +382,10 @@ async function packageView({ argument: name }) {
   main.replaceChildren(
     h("h2", {}, view.name),
     cards([
-      ["Dependencies", number.format(view.dependencyCount)],
-      ["Dependents", number.format(view.dependentCount)],
-      ["Blockers of REMOVE", number.format(blockers.total)],
-      ["Install order", number.format(order.total)],
+      ["Dependencies", integer(view.dependencyCount)],
+      ["Dependents", integer(view.dependentCount)],
+      ["Blockers of REMOVE", integer(blockers.total)],
+      ["Install order", integer(order.total)],
     ]),
     graph(view),
     h(
@@ -442,7 +455,7 @@ function graph(view) {
       }));
       nodes.append(
         name === undefined
-          ? s("g", { class: "more" }, node(position, `+${number.format(layer.more)} more`))
+          ? s("g", { class: "more" }, node(position, `+${integer(layer.more)} more`))
           : s("a", { href: packageHref(name), "aria-label": name }, node(position, name)),
       );
     });
@@ -551,24 +564,24 @@ async function activity() {
     h("button", { type: "button", onclick: () => route() }, "Refresh"),
     h("h3", {}, "Open connections"),
     table(
-      `${number.format(connections.total)} open, oldest first.`,
+      `${integer(connections.total)} open, oldest first.`,
       [["Peer"], ["Age s", true], ["Idle s", true], ["Requests", true], ["Bytes in", true], [
         "Bytes out",
         true,
       ]],
       connections.connections.map((c) => [
         c.peer,
-        decimal.format(c.ageSeconds),
-        decimal.format(c.idleSeconds),
-        number.format(c.requests),
-        number.format(c.bytesIn),
-        number.format(c.bytesOut),
+        decimal(c.ageSeconds),
+        decimal(c.idleSeconds),
+        integer(c.requests),
+        integer(c.bytesIn),
+        integer(c.bytesOut),
       ]),
     ),
     h("h3", {}, "Slow requests"),
     table(
       `INDEX requests that took ${slowlog.thresholdMs} ms or more, newest first: ` +
-        `${number.format(slowlog.recorded)} since the start.`,
+        `${integer(slowlog.recorded)} since the start.`,
       [["#", true], ["Time"], ["Command"], ["Package"], ["Deps", true], ["ms", true], ["Peer"]],
       slowlog.entries.map((entry) => [
         String(entry.id),
@@ -576,7 +589,7 @@ async function activity() {
         entry.command,
         packageLink(entry.package),
         String(entry.dependencies),
-        precise.format(entry.durationMs),
+        precise(entry.durationMs),
         entry.peer,
       ]),
     ),
@@ -597,11 +610,11 @@ async function role() {
     h("h2", {}, `Role: ${replication.role}`),
     cards([
       ["Role", replication.role],
-      ["Epoch", number.format(replication.epoch)],
+      ["Epoch", integer(replication.epoch)],
       ["Lease valid", yes(replication.leaseValid)],
-      ["Applied change", number.format(replication.appliedChange)],
-      ["Lag, changes", number.format(replication.lagChanges)],
-      ["Lag, seconds", precise.format(replication.lagSeconds)],
+      ["Applied change", integer(replication.appliedChange)],
+      ["Lag, changes", integer(replication.lagChanges)],
+      ["Lag, seconds", precise(replication.lagSeconds)],
     ]),
     h("p", {}, "Data: ", h("code", {}, String(replication.data))),
   );

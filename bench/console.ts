@@ -1,0 +1,143 @@
+/// <reference lib="dom" />
+/**
+ * `deno task bench:console`: how long the console takes to show its first view against an index
+ * of a million packages, measured in headless Chromium. Starts pkgindex in its own process with
+ * its HTTP listener, indexes a synthetic graph (`generatePackages`: preferential attachment, about
+ * three dependencies each), then opens the console afresh (a new browser context each time, so
+ * nothing is cached) on the overview and on package views, several times each.
+ *
+ * A first render is the time from the start of the navigation to the console's
+ * `pkgindex:rendered` performance mark, which it sets once a view's data is on screen: loading
+ * the page and its script, the API calls, and drawing. The package views are the most depended-on
+ * package (its blockers are a walk over a large part of the graph), a package from the middle and
+ * the last one (a long install order). The target: 300 ms or less for each.
+ *
+ * Pinned like the other benchmarks when the machine allows it: the server on one core, Chromium
+ * and this process on the other.
+ *
+ * Run: `deno task bench:console [--packages 1000000] [--runs 5]`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { preloadPackages } from "../lib/tools/load_generator.ts";
+import { generatePackages } from "../lib/tools/synthetic_packages.ts";
+import { findChromium, launchChromium } from "../tests/support/browser.ts";
+import {
+  pinned,
+  PINNING,
+  pinThisProcess,
+  pkgindexCommand,
+  startServerProcess,
+} from "./server_process.ts";
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    strict: true,
+    options: {
+      packages: { type: "string", default: "1000000" },
+      runs: { type: "string", default: "5" },
+    },
+  });
+  const count = Number(values.packages);
+  const runs = Number(values.runs);
+  if (!Number.isInteger(count) || count < 2 || !Number.isInteger(runs) || runs < 1) {
+    throw new Error(
+      `Cannot use --packages '${values.packages}' and --runs '${values.runs}': expected an ` +
+        "integer of at least 2 and a positive integer",
+    );
+  }
+  const chromium = await findChromium();
+  if (chromium.path === undefined) return;
+  await pinThisProcess("client");
+  log(
+    PINNING === undefined
+      ? "Unpinned: this machine has one core or no taskset."
+      : `Pinned: the server on core ${PINNING.server}, Chromium and this process on core ${PINNING.client}.`,
+  );
+  const httpPort = freePort();
+  const server = await startServerProcess(
+    pinned("server", pkgindexCommand(["--http-port", String(httpPort)])),
+  );
+  const { browser, close } = await launchChromium(chromium.path);
+  try {
+    const packages = generatePackages({ count, seed: 1 });
+    const indexingMs = await preloadPackages(
+      { hostname: "127.0.0.1", port: server.port },
+      packages,
+    );
+    log(`${count} packages indexed in ${(indexingMs / 1000).toFixed(1)} s`);
+    const base = `http://127.0.0.1:${httpPort}`;
+    const hub = await mostDependedOn(base, packages.slice(0, 64).map((spec) => spec.name));
+    const views: [string, string][] = [
+      ["overview", "#/"],
+      [
+        `package ${hub.name} (${hub.dependents} dependents)`,
+        `#/package/${encodeURIComponent(hub.name)}`,
+      ],
+      ...[packages[count >> 1]!.name, packages[count - 1]!.name].map((name): [string, string] => [
+        `package ${name}`,
+        `#/package/${encodeURIComponent(name)}`,
+      ]),
+    ];
+    for (const [label, hash] of views) {
+      const times: number[] = [];
+      for (let run = 0; run < runs; run++) {
+        const context = await browser.createBrowserContext();
+        const page = await context.newPage();
+        await page.goto(`${base}/${hash}`);
+        await page.waitForSelector("main[data-rendered]:not([aria-busy])");
+        const view = await page.$eval("main", (main) => main.dataset.rendered);
+        if (view === "error") {
+          throw new Error(
+            `The console showed an error for ${hash}: ${await page.$eval(
+              "main",
+              (m) => m.textContent,
+            )}`,
+          );
+        }
+        times.push(
+          await page.evaluate(() =>
+            performance.getEntriesByName("pkgindex:rendered")[0]!.startTime
+          ),
+        );
+        await context.close();
+      }
+      times.sort((a, b) => a - b);
+      log(
+        `${label}: first render median ${times[times.length >> 1]!.toFixed(0)} ms, ` +
+          `min ${times[0]!.toFixed(0)} ms, max ${times.at(-1)!.toFixed(0)} ms (${runs} runs)`,
+      );
+    }
+  } finally {
+    await close();
+    await server.stop();
+  }
+}
+
+/** Of `names`, the one with the most direct dependents, asked of the API. */
+async function mostDependedOn(base: string, names: string[]) {
+  let best = { name: names[0]!, dependents: -1 };
+  for (const name of names) {
+    const response = await fetch(`${base}/v1/packages/${encodeURIComponent(name)}?limit=1`);
+    const { dependentCount } = await response.json();
+    if (dependentCount > best.dependents) best = { name, dependents: dependentCount };
+  }
+  return best;
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  return port;
+}
+
+function log(line: string): void {
+  // deno-lint-ignore no-console
+  console.log(line);
+}
+
+if (import.meta.main) await main();
