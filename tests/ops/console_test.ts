@@ -95,3 +95,52 @@ Deno.test("the page and its script and styles stay within 60 KB and load nothing
     assert.ok(page.includes(`"${path}"`), `the page loads ${path}`);
   }
 });
+
+/** The custom properties set in the CSS block that starts with `selector {`. */
+function colours(css: string, selector: string): Map<string, string> {
+  const start = css.indexOf(`${selector} {`);
+  assert.notEqual(start, -1, selector);
+  const block = css.slice(start, css.indexOf("}", start));
+  return new Map([...block.matchAll(/(--[a-z-]+): (#[0-9a-f]{6});/g)].map((m) => [m[1]!, m[2]!]));
+}
+
+/** WCAG's contrast ratio of two `#rrggbb` colours. */
+function contrast(a: string, b: string): number {
+  const luminance = (hex: string) => {
+    const [r, g, b] = [1, 3, 5].map((i) => {
+      const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+      return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  };
+  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (light! + 0.05) / (dark! + 0.05);
+}
+
+Deno.test("both themes keep text at a contrast of 4.5:1 or more on every background", async () => {
+  const css = await Deno.readTextFile(new URL("console.css", CONSOLE));
+  const light = colours(css, ":root");
+  const dark = colours(css, ':root[data-theme="dark"]');
+  // The dark theme is written twice: for the system preference and for the Theme menu.
+  assert.deepEqual(colours(css, '  :root:not([data-theme="light"])'), dark);
+  const pairs = [
+    ["--fg", "--bg"],
+    ["--fg", "--panel"],
+    ["--fg", "--node"],
+    ["--fg", "--node-self"],
+    ["--muted", "--bg"],
+    ["--muted", "--panel"],
+    ["--muted", "--node"],
+    ["--link", "--bg"],
+    ["--link", "--panel"],
+    ["--ok", "--bg"],
+    ["--fail", "--bg"],
+    ["--error", "--bg"],
+  ];
+  for (const [theme, values] of [["light", light], ["dark", dark]] as const) {
+    for (const [text, background] of pairs) {
+      const ratio = contrast(values.get(text!)!, values.get(background!)!);
+      assert.ok(ratio >= 4.5, `${theme}: ${text} on ${background} is ${ratio.toFixed(2)}:1`);
+    }
+  }
+});
