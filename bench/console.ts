@@ -89,37 +89,36 @@ async function main(): Promise<void> {
     await (await warmup.newPage()).goto(`${base}/`);
     await warmup.close();
     for (const [label, hash] of views) {
-      const times: number[] = [];
-      const apiTimes: number[] = [];
+      const marks = new Map<string, number[]>();
+      const apiTimes = new Map<string, number[]>();
       for (let run = 0; run < runs; run++) {
-        apiTimes.push(await apiTime(base, hash));
+        for (const [path, ms] of await apiTimesOf(base, hash)) {
+          apiTimes.set(path, [...apiTimes.get(path) ?? [], ms]);
+        }
         const context = await browser.createBrowserContext();
         const page = await context.newPage();
         await page.goto(`${base}/${hash}`);
         await page.waitForSelector("main[data-rendered]:not([aria-busy])");
         const view = await page.$eval("main", (main) => main.dataset.rendered);
         if (view === "error") {
-          throw new Error(
-            `The console showed an error for ${hash}: ${await page.$eval(
-              "main",
-              (m) => m.textContent,
-            )}`,
-          );
+          const text = await page.$eval("main", (main) => main.textContent);
+          throw new Error(`The console showed an error for ${hash}: ${text}`);
         }
-        times.push(
-          await page.evaluate(() =>
-            performance.getEntriesByName("pkgindex:rendered")[0]!.startTime
-          ),
+        const entries = await page.evaluate(() =>
+          ["pkgindex:package-shown", "pkgindex:rendered"].flatMap((name) =>
+            performance.getEntriesByName(name).slice(0, 1).map((mark) => [name, mark.startTime])
+          )
         );
+        for (const [name, ms] of entries as [string, number][]) {
+          marks.set(name, [...marks.get(name) ?? [], ms]);
+        }
         await context.close();
       }
-      times.sort((a, b) => a - b);
-      apiTimes.sort((a, b) => a - b);
-      log(
-        `${label}: first render median ${times[times.length >> 1]!.toFixed(0)} ms, ` +
-          `min ${times[0]!.toFixed(0)} ms, max ${times.at(-1)!.toFixed(0)} ms (${runs} runs); ` +
-          `its API calls alone, from Deno: median ${apiTimes[apiTimes.length >> 1]!.toFixed(0)} ms`,
-      );
+      log(`${label} (${runs} runs):`);
+      const shown = marks.get("pkgindex:package-shown");
+      if (shown !== undefined) log(`  package and graph on screen: ${summary(shown)}`);
+      log(`  view complete (first render): ${summary(marks.get("pkgindex:rendered")!)}`);
+      for (const [path, times] of apiTimes) log(`  ${path} alone, from Deno: ${summary(times)}`);
     }
   } finally {
     await close();
@@ -128,17 +127,31 @@ async function main(): Promise<void> {
 }
 
 /**
- * How long the API calls of the view at `hash` take when made from here, as the console makes
- * them (in parallel): the server's share of a first render.
+ * How long each API call of the view at `hash` takes when made from here, all at once as the
+ * console makes them: the server's share of a first render.
  */
-async function apiTime(base: string, hash: string): Promise<number> {
+async function apiTimesOf(base: string, hash: string): Promise<[string, number][]> {
   const name = hash.startsWith("#/package/") ? hash.slice("#/package/".length) : undefined;
   const paths = name === undefined
     ? ["/v1/info"]
-    : ["", "/blockers", "/install-order"].map((walk) => `/v1/packages/${name}${walk}?limit=500`);
+    : ["", "/install-order", "/blockers"].map((walk) => `/v1/packages/${name}${walk}?limit=500`);
   const started = performance.now();
-  await Promise.all(paths.map(async (path) => await (await fetch(base + path)).arrayBuffer()));
-  return performance.now() - started;
+  return await Promise.all(paths.map(async (path): Promise<[string, number]> => {
+    await (await fetch(base + path)).arrayBuffer();
+    return [
+      path.replace(/^\/v1\/packages\/[^/?]+/, "/v1/packages/{name}"),
+      performance.now() - started,
+    ];
+  }));
+}
+
+/** "median M ms (min A, max B)" of `times`. */
+function summary(times: number[]): string {
+  const sorted = [...times].sort((a, b) => a - b);
+  const ms = (value: number) => value.toFixed(0);
+  return `median ${ms(sorted[sorted.length >> 1]!)} ms (min ${ms(sorted[0]!)}, max ${
+    ms(sorted.at(-1)!)
+  })`;
 }
 
 /** Of `names`, the one with the most direct dependents, asked of the API. */

@@ -121,7 +121,10 @@ Deno.test({
               try {
                 for (let i = 0; sending; i++) {
                   assert.equal(await client.request("QUERY|cairo|"), "OK\n");
-                  assert.equal(await client.request(`INDEX|console-test-${i}|`), "OK\n");
+                  assert.equal(
+                    await client.request(`${i % 2 ? "REMOVE" : "INDEX"}|console-test|`),
+                    "OK\n",
+                  );
                 }
               } finally {
                 client.close();
@@ -170,7 +173,7 @@ Deno.test({
             await rendered(page, "search");
             const first = await api("/v1/packages?prefix=lib&limit=50");
             assert.ok(first.next !== null, "more than one page of lib*");
-            assert.deepEqual(await texts(page, "main ul.names li"), first.names);
+            assert.deepEqual(await texts(page, "main ul.results li"), first.names);
             assert.match(
               await page.$eval("#search-summary", (e) => e.textContent ?? ""),
               new RegExp(`^${first.total} packages start with 'lib'`),
@@ -182,11 +185,11 @@ Deno.test({
             const second = await api(
               `/v1/packages?prefix=lib&limit=50&after=${encodeURIComponent(first.next)}`,
             );
-            assert.deepEqual(await texts(page, "main ul.names li"), second.names);
+            assert.deepEqual(await texts(page, "main ul.results li"), second.names);
             await page.evaluate(() => delete document.querySelector("main")!.dataset.rendered);
             await clickLink(page, "Previous page");
             await rendered(page, "search");
-            assert.deepEqual(await texts(page, "main ul.names li"), first.names);
+            assert.deepEqual(await texts(page, "main ul.results li"), first.names);
             await page.evaluate(() => delete document.querySelector("main")!.dataset.rendered);
             await clickLink(page, first.names[0]);
             await rendered(page, "package");
@@ -283,6 +286,11 @@ Deno.test({
           });
 
           await t.step("the slow log and the connections match the API", async () => {
+            // Re-index some real packages, so that the newest slow log entries are theirs.
+            const reindexed = packages.filter((spec) => spec.dependencies.length > 0).slice(-20);
+            const lines = reindexed.map((spec) => `INDEX|${spec.name}|${spec.dependencies}\n`);
+            await held.send(lines.join(""));
+            assert.equal(await held.readLines(lines.length), "OK\n".repeat(lines.length));
             await page.click('nav a[data-view="activity"]');
             await rendered(page, "activity");
             const slowlog = await api("/v1/slowlog?limit=500");
@@ -393,6 +401,7 @@ Deno.test({
           try {
             await preloadPackages({ hostname: "127.0.0.1", port: server.port }, packages);
             const { page, problems } = await openPage(browser);
+            await page.setViewport({ width: 1100, height: 500 });
             const requests: { url: string; authorization: string | undefined }[] = [];
             page.on("request", (request) => {
               requests.push({ url: request.url(), authorization: request.headers().authorization });
@@ -400,6 +409,7 @@ Deno.test({
             await page.goto(`http://127.0.0.1:${server.httpPort}/#/package/cairo`);
             await rendered(page, "token");
             assert.equal(requests.filter((r) => r.url.includes("/v1/")).length, 0);
+            await screenshot(page, "token");
             await page.type("#token", "wrong-token");
             await page.keyboard.press("Enter");
             await page.waitForFunction(() =>
@@ -430,7 +440,6 @@ Deno.test({
             await page.click("#forget");
             await rendered(page, "token");
             assert.equal(await page.evaluate(() => sessionStorage.getItem("pkgindex-token")), null);
-            await screenshot(page, "token");
             assertClean(problems);
             await page.close();
           } finally {

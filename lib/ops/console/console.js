@@ -333,7 +333,7 @@ async function search({ query }) {
     }, text);
   const pages = h(
     "nav",
-    { "aria-label": "Pages" },
+    { "aria-label": "Pages", class: "pages" },
     after === "" || previous === "" ? null : [link("First page", ""), " "],
     previous === undefined ? null : [link("Previous page", previous), " "],
     page.next === null ? null : link("Next page", page.next),
@@ -349,7 +349,7 @@ async function search({ query }) {
     ),
     h(
       "ul",
-      { class: "names", "aria-label": "Packages" },
+      { class: "results", "aria-label": "Packages" },
       page.names.map((name) => h("li", {}, packageLink(name))),
     ),
     pages,
@@ -363,13 +363,16 @@ const searchTrails = new Map();
 async function packageView({ argument: name }) {
   const path = `/v1/packages/${encodeURIComponent(name)}`;
   const limit = `?limit=${LIST_LIMIT}`;
-  let view, blockers, order;
+  // Asked in this order: the server walks one at a time, and the blockers are the longest walk.
+  const viewAnswer = api(path + limit);
+  const orderAnswer = api(`${path}/install-order${limit}`);
+  const blockersAnswer = api(`${path}/blockers${limit}`);
+  // Only the first answer's failure is shown; the others fail the same way.
+  orderAnswer.catch(() => {});
+  blockersAnswer.catch(() => {});
+  let view;
   try {
-    [view, blockers, order] = await Promise.all([
-      api(path + limit),
-      api(`${path}/blockers${limit}`),
-      api(`${path}/install-order${limit}`),
-    ]);
+    view = await viewAnswer;
   } catch (error) {
     if (error.status !== 404) throw error;
     main.replaceChildren(
@@ -379,13 +382,20 @@ async function packageView({ argument: name }) {
     );
     return;
   }
+  // The package and its graph first; the two longer walks fill in their places when they end.
+  const pending = (title) =>
+    h("section", {}, h("h3", {}, title), h("p", { class: "muted" }, "Walking the graph…"));
+  const blockersSection = pending("Blockers, in REMOVE order");
+  const orderSection = pending("Install order");
+  const blockersTotal = h("span", {}, "…");
+  const orderTotal = h("span", {}, "…");
   main.replaceChildren(
     h("h2", {}, view.name),
     cards([
       ["Dependencies", integer(view.dependencyCount)],
       ["Dependents", integer(view.dependentCount)],
-      ["Blockers of REMOVE", integer(blockers.total)],
-      ["Install order", integer(order.total)],
+      ["Blockers of REMOVE", blockersTotal],
+      ["Install order", orderTotal],
     ]),
     graph(view),
     h(
@@ -393,12 +403,20 @@ async function packageView({ argument: name }) {
       { class: "columns" },
       nameList("Dependencies", view.dependencies, view.dependencyCount),
       nameList("Dependents", view.dependents, view.dependentCount),
-      nameList("Blockers, in REMOVE order", blockers.blockers, blockers.total, {
-        ordered: true,
-        empty: "None: REMOVE succeeds.",
-      }),
-      nameList("Install order", order.order, order.total, { ordered: true }),
+      blockersSection,
+      orderSection,
     ),
+  );
+  performance.mark("pkgindex:package-shown");
+  const [order, blockers] = await Promise.all([orderAnswer, blockersAnswer]);
+  orderTotal.textContent = integer(order.total);
+  orderSection.replaceWith(nameList("Install order", order.order, order.total, { ordered: true }));
+  blockersTotal.textContent = integer(blockers.total);
+  blockersSection.replaceWith(
+    nameList("Blockers, in REMOVE order", blockers.blockers, blockers.total, {
+      ordered: true,
+      empty: "None: REMOVE succeeds.",
+    }),
   );
 }
 
