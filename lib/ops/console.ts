@@ -20,7 +20,7 @@ import style from "./console/console.css" with { type: "text" };
  * inline script or style, no plugins, no framing, no form posted anywhere. `data:` images are
  * only the page's empty icon, so that browsers do not ask for `/favicon.ico`.
  */
-export const CONSOLE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; " +
+export const CONSOLE_CSP: string = "default-src 'none'; script-src 'self'; style-src 'self'; " +
   "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; " +
   "frame-ancestors 'none'";
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import puppeteer, { type Browser, type Page } from "npm:puppeteer-core@25.16.0";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { findComponent, type FoundComponent } from "./real_component.ts";
 
 export type { Browser, Page };
