@@ -23,7 +23,7 @@
 import { parseArgs } from "node:util";
 import { preloadPackages } from "../lib/tools/load_generator.ts";
 import { generatePackages } from "../lib/tools/synthetic_packages.ts";
-import { findChromium, launchChromium } from "../tests/support/browser.ts";
+import { type Browser, findChromium, launchChromium } from "../tests/support/browser.ts";
 import {
   pinned,
   PINNING,
@@ -88,6 +88,11 @@ async function main(): Promise<void> {
     const warmup = await browser.createBrowserContext();
     await (await warmup.newPage()).goto(`${base}/`);
     await warmup.close();
+    log(
+      `the browser's floor, a plain-text page (/healthz) painted: ${
+        summary(await floor(browser, base, runs))
+      }`,
+    );
     for (const [label, hash] of views) {
       const marks = new Map<string, number[]>();
       const apiTimes = new Map<string, number[]>();
@@ -143,6 +148,26 @@ async function apiTimesOf(base: string, hash: string): Promise<[string, number][
       performance.now() - started,
     ];
   }));
+}
+
+/**
+ * The first paint of `/healthz` (two words of plain text) in a fresh context, `runs` times: what
+ * any page costs this browser on this machine now, to read the console's figures against.
+ */
+async function floor(browser: Browser, base: string, runs: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const context = await browser.createBrowserContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/healthz`);
+    times.push(
+      await page.waitForFunction(() =>
+        performance.getEntriesByName("first-contentful-paint")[0]?.startTime
+      ).then((handle) => handle.jsonValue() as Promise<number>),
+    );
+    await context.close();
+  }
+  return times;
 }
 
 /** "median M ms (min A, max B)" of `times`. */
