@@ -107,6 +107,10 @@ Deno.test({
           await page.setViewport({ width: 1100, height: 900 });
 
           await t.step("the overview shows the counters, rates and commit latency", async () => {
+            // The server notices the preload connection's close on its own time: wait for it.
+            while ((await api("/v1/info")).connections.open !== 1) {
+              await new Promise((resolve) => setTimeout(resolve, 10));
+            }
             await page.goto(`${base}/`);
             await rendered(page, "overview");
             const info = await api("/v1/info");
