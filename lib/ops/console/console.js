@@ -623,18 +623,22 @@ async function role() {
     );
     return;
   }
-  const yes = (value) => value ? "yes" : "no";
+  // A leader may have no lag to report: a missing number is shown as a dash.
+  const shown = (value, format) => typeof value === "number" ? format(value) : "—";
+  const { data } = replication;
   main.replaceChildren(
     h("h2", {}, `Role: ${replication.role}`),
     cards([
       ["Role", replication.role],
-      ["Epoch", integer(replication.epoch)],
-      ["Lease valid", yes(replication.leaseValid)],
-      ["Applied change", integer(replication.appliedChange)],
-      ["Lag, changes", integer(replication.lagChanges)],
-      ["Lag, seconds", precise(replication.lagSeconds)],
+      ["Epoch", shown(replication.epoch, integer)],
+      ["Lease valid", replication.leaseValid ? "yes" : "no"],
+      ["Applied change", shown(replication.appliedChange, integer)],
+      ["Lag, changes", shown(replication.lagChanges, integer)],
+      ["Lag, seconds", shown(replication.lagSeconds, precise)],
     ]),
-    h("p", {}, "Data: ", h("code", {}, String(replication.data))),
+    data == null
+      ? null
+      : h("p", {}, "Data: ", h("code", {}, typeof data === "string" ? data : JSON.stringify(data))),
   );
 }
 
