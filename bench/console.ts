@@ -25,6 +25,7 @@ import { preloadPackages } from "../lib/tools/load_generator.ts";
 import { generatePackages } from "../lib/tools/synthetic_packages.ts";
 import { type Browser, findChromium, launchChromium } from "../tests/support/browser.ts";
 import {
+  freePort,
   pinned,
   PINNING,
   pinThisProcess,
@@ -188,13 +189,6 @@ async function mostDependedOn(base: string, names: string[]) {
     if (dependentCount > best.dependents) best = { name, dependents: dependentCount };
   }
   return best;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
 }
 
 function log(line: string): void {
