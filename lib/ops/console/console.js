@@ -583,17 +583,21 @@ async function activity() {
     h("h3", {}, "Open connections"),
     table(
       `${integer(connections.total)} open, oldest first.`,
-      [["Peer"], ["Age s", true], ["Idle s", true], ["Requests", true], ["Bytes in", true], [
-        "Bytes out",
-        true,
-      ]],
+      [
+        ["Peer"],
+        ["Age s", true],
+        ["Idle s", true],
+        ["Requests", true],
+        ["Bytes received", true],
+        ["Bytes sent", true],
+      ],
       connections.connections.map((c) => [
         c.peer,
         decimal(c.ageSeconds),
         decimal(c.idleSeconds),
         integer(c.requests),
-        integer(c.bytesIn),
-        integer(c.bytesOut),
+        integer(c.bytesReceived),
+        integer(c.bytesSent),
       ]),
     ),
     h("h3", {}, "Slow requests"),
