@@ -8,7 +8,7 @@
 import { clearImmediate, setImmediate } from "node:timers";
 import type { IndexOperations, RequestNames } from "../protocol/command_table.ts";
 import { namesOf, requestDependencies, requestName } from "../protocol/request_parser.ts";
-import { PackageIndex } from "../index/package_index.ts";
+import { PackageIndex, REFUSED } from "../index/package_index.ts";
 import { errorMessage } from "../util/errors.ts";
 import { Histogram } from "../util/histogram.ts";
 import type { Logger } from "../util/log.ts";
@@ -17,7 +17,12 @@ import { DataFileError, type Mutation, SqliteStore, type SyncMode } from "./sqli
 
 /** Where committed mutations go; {@linkcode SqliteStore} is the real one. */
 export interface MutationStore {
-  /** Persists all of `mutations` atomically, or throws having persisted none. */
+  /**
+   * Persists all of `mutations` atomically, or throws having persisted none. It is called as
+   * soon as their group closes, before anything else changes the index: a store may read what
+   * the index holds now for the packages they name instead of the names in them
+   * ({@linkcode SqliteStore.commit} reads their slots and dependencies).
+   */
   commit(mutations: readonly Mutation[]): void;
 }
 
@@ -90,7 +95,7 @@ const NEVER_DURABLE = Promise.resolve(false);
  * ```ts
  * import assert from "node:assert/strict";
  * import { DurableIndex } from "./durable_index.ts";
- * import { PackageIndex } from "../index/package_index.ts";
+ * import { PackageIndex, REFUSED } from "../index/package_index.ts";
  * import { createLogger } from "../util/log.ts";
  *
  * const written: unknown[] = [];
@@ -140,11 +145,14 @@ export class DurableIndex implements IndexOperations {
    * {@linkcode PackageIndex.indexRequest}.
    */
   indexRequest(request: RequestNames): boolean {
-    const name = requestName(request);
-    const previous = this.#index.dependenciesOf(name);
-    if (!this.#index.indexRequest(request)) return false;
-    const dependencies = requestDependencies(request);
-    this.#record({ mutation: { kind: "index", name, dependencies }, previous });
+    const previous = this.#index.indexReplacing(request);
+    if (previous === REFUSED) return false;
+    const mutation: Mutation = {
+      kind: "index",
+      name: requestName(request),
+      dependencies: requestDependencies(request),
+    };
+    this.#record({ mutation, previous });
     return true;
   }
 
@@ -153,10 +161,11 @@ export class DurableIndex implements IndexOperations {
    * {@linkcode PackageIndex.removeRequest}.
    */
   removeRequest(request: RequestNames): boolean {
-    const name = requestName(request);
-    const previous = this.#index.dependenciesOf(name);
-    if (!this.#index.removeRequest(request)) return false;
-    if (previous !== undefined) this.#record({ mutation: { kind: "remove", name }, previous });
+    const previous = this.#index.removeReplacing(request);
+    if (previous === REFUSED) return false;
+    if (previous !== undefined) {
+      this.#record({ mutation: { kind: "remove", name: requestName(request) }, previous });
+    }
     return true;
   }
 
@@ -313,7 +322,7 @@ export function openDurableIndex(path: string, options: OpenDurableIndexOptions)
   const store = SqliteStore.open(path, { allowEmpty: options.allowEmpty ?? false });
   let index: PackageIndex;
   try {
-    index = PackageIndex.fromEntries(store.entries());
+    index = store.load();
     store.prepareForWrites(options.sync);
   } catch (error) {
     store.close();
