@@ -1,8 +1,8 @@
 /**
  * The operator's HTTP listener: `GET /metrics` for Prometheus, `GET /healthz` for load balancers
- * and orchestrators, the JSON inspection API under `/v1/`, and the operator console at `GET /`. It runs beside the TCP server,
- * never on its path: it reads the counters the server keeps anyway, and walks the index in
- * slices that leave the protocol its turns.
+ * and orchestrators, the JSON inspection API under `/v1/`, and the operator console at `GET /`.
+ * It runs beside the TCP server, never on its path: it reads the counters the server keeps
+ * anyway, and walks the index in slices that leave the protocol its turns.
  *
  * `/v1/` is open on a loopback address; with a token set, it requires `Authorization: Bearer
  * <token>`; on any other address without a token, it answers 401 to everything. The console
@@ -40,7 +40,7 @@ export interface HttpServerOptions {
   logger: Logger;
 }
 
-/** Methods `/metrics`, `/healthz` and the console answer; `HEAD` because some load balancers probe with it. */
+/** Methods `/metrics`, `/healthz` and the console answer; `HEAD` for load balancers that probe so. */
 const READ_METHODS = "GET, HEAD";
 
 const CLOSED_CONSOLE = "The console is closed like /v1/: the listener is not on a loopback " +
@@ -49,7 +49,8 @@ const CLOSED_CONSOLE = "The console is closed like /v1/: the listener is not on 
 /**
  * Starts the HTTP listener and returns it once it is listening. It answers `GET /metrics` with
  * `render()`, `GET /healthz` with `200 ok` or `503 shutting down`, `/v1/` with `inspection`
- * (behind the token rules), `GET /` and the console's files with {@linkcode consoleResponse}, other methods on those paths with 405 and an `Allow` header, and
+ * (behind the token rules), `GET /` and the console's files with {@linkcode consoleResponse}
+ * (behind the same rules), other methods on those paths with 405 and an `Allow` header, and
  * anything else with 404. A request that fails unexpectedly is logged and answered 500 with a
  * JSON sentence, never a stack trace. Throws when the address cannot be listened on. Stop it
  * with `shutdown()`.
