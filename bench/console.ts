@@ -56,7 +56,8 @@ async function main(): Promise<void> {
   log(
     PINNING === undefined
       ? "Unpinned: this machine has one core or no taskset."
-      : `Pinned: the server on core ${PINNING.server}, Chromium and this process on core ${PINNING.client}.`,
+      : `Pinned: the server on core ${PINNING.server}, Chromium and this process on core ` +
+        `${PINNING.client}.`,
   );
   const httpPort = freePort();
   const server = await startServerProcess(

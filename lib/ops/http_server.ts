@@ -40,7 +40,7 @@ export interface HttpServerOptions {
   logger: Logger;
 }
 
-/** Methods `/metrics`, `/healthz` and the console answer; `HEAD` for load balancers that probe so. */
+/** Methods `/metrics`, `/healthz` and the console answer (`HEAD`: some load balancers probe so). */
 const READ_METHODS = "GET, HEAD";
 
 const CLOSED_CONSOLE = "The console is closed like /v1/: the listener is not on a loopback " +

@@ -32,7 +32,7 @@ const TOKEN = "console-test-token-4f1c";
 const chromium = await findChromium();
 const screenshots = Deno.env.get("PKGINDEX_SCREENSHOTS");
 
-/** Waits until the console shows `view` (it sets `data-rendered` once a view's data is on screen). */
+/** Waits until the console shows `view`: it sets `data-rendered` once a view's data is shown. */
 async function rendered(page: Page, view: string): Promise<void> {
   await page.waitForSelector(`main[data-rendered="${view}"]:not([aria-busy])`);
 }

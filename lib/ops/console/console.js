@@ -551,7 +551,11 @@ async function explain({ query }) {
           "section",
           {},
           h("h3", {}, "Cycle it would close"),
-          h("p", {}, answer.cycle.flatMap((name, i) => [i === 0 ? "" : " → ", packageLink(name)])),
+          h(
+            "p",
+            {},
+            answer.cycle.flatMap((name, i) => [i === 0 ? "" : " → ", packageLink(name)]),
+          ),
         ),
         answer.missing === undefined
           ? null
