@@ -557,17 +557,21 @@ async function explain({ query }) {
             answer.cycle.flatMap((name, i) => [i === 0 ? "" : " → ", packageLink(name)]),
           ),
         ),
-        answer.missing === undefined
-          ? null
-          : nameList("Missing dependencies", answer.missing, answer.missing.length),
-        answer.dependents === undefined
-          ? null
-          : nameList("Dependents", answer.dependents, answer.dependents.length),
-        answer.blockers === undefined
-          ? null
-          : nameList("Blockers, in REMOVE order", answer.blockers, answer.blockers.length, {
-            ordered: true,
-          }),
+        h(
+          "div",
+          { class: "columns" },
+          answer.missing === undefined
+            ? null
+            : nameList("Missing dependencies", answer.missing, answer.missing.length),
+          answer.dependents === undefined
+            ? null
+            : nameList("Dependents", answer.dependents, answer.dependents.length),
+          answer.blockers === undefined
+            ? null
+            : nameList("Blockers, in REMOVE order", answer.blockers, answer.blockers.length, {
+              ordered: true,
+            }),
+        ),
         answer.truncated ? h("p", { class: "muted" }, "The lists were cut at the limit.") : null,
       ),
     );
