@@ -23,7 +23,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { preloadPackages } from "../lib/tools/bench.ts";
+import { preloadPackages } from "../lib/tools/load_generator.ts";
 import { generatePackages } from "../lib/tools/synthetic_packages.ts";
 import {
   findHaproxy,
