@@ -363,8 +363,7 @@ async function untrack(load: { stop(): Promise<void> }): Promise<void> {
 }
 
 async function printLogTail(process: PkgindexProcess): Promise<void> {
-  const text = await Deno.readTextFile(process.options.logPath).catch(() => "");
-  log(`--- last lines of ${process.name}'s log ---\n${text.split("\n").slice(-15).join("\n")}`);
+  log(`--- last lines of ${process.name}'s log ---\n${await process.logTail()}`);
 }
 
 const seconds = (ms: number | undefined) => ms === undefined ? "never" : (ms / 1000).toFixed(2);

@@ -190,16 +190,26 @@ export class PkgindexProcess {
     let health: Health;
     while (!ready(health = await this.health())) {
       if (!this.#running) {
-        throw new Error(`${this.name} exited while waiting until ${options.what}`);
+        const status = await this.#exited;
+        throw new Error(
+          `${this.name} exited with ${status?.code} while waiting until ${options.what}; ` +
+            `its log ends:\n${await this.logTail()}`,
+        );
       }
       if (performance.now() > deadline) {
         throw new Error(
           `${this.name} did not become ${options.what} within ${options.timeoutMs} ms ` +
-            `(last health: ${JSON.stringify(health)}); its log: ${this.options.logPath}`,
+            `(last health: ${JSON.stringify(health)}); its log ends:\n${await this.logTail()}`,
         );
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+  }
+
+  /** The last `lines` lines (default 15) of its log. */
+  async logTail(lines = 15): Promise<string> {
+    const text = await Deno.readTextFile(this.options.logPath).catch(() => "");
+    return text.trimEnd().split("\n").slice(-lines).join("\n");
   }
 
   async #get(path: string, timeoutMs: number): Promise<Response | undefined> {
