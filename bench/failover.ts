@@ -38,10 +38,10 @@ import {
   startPostgresCluster,
 } from "../tests/support/postgres_cluster.ts";
 import {
-  type Ack,
   checkGraph,
   LeaderObserver,
   missingNames,
+  recoveredAfter,
   sleep,
   Writer,
 } from "./failover_load.ts";
@@ -204,6 +204,8 @@ async function drill(fault: Fault, run: number): Promise<RunResult> {
   );
   // A client that talks to the leader directly, as one with a stale address would.
   const direct = [track(new Writer(leader.options.port, `${prefix}d0-`))];
+  // The leader's sessions, found before the clock starts.
+  const sessions = fault === "terminate" ? await sessionsOf(leader) : "";
   await sleep(1000);
   const faultAt = performance.now();
   const leaseMs = options.lease * 1000;
@@ -212,9 +214,15 @@ async function drill(fault: Fault, run: number): Promise<RunResult> {
     while (!ready() && performance.now() < deadline) await sleep(10);
   };
   const takenOver = () => observer.takeoverAfter(leader.name, faultAt) !== undefined;
-  const recovered = () => writers.some((writer) => (writer.acks.at(-1)?.sentAt ?? 0) > faultAt);
+  // Every writer disrupted since the fault has written again, and at least one was disrupted
+  // (or the lease plus 1 s has passed: a fault that disrupts nobody).
+  const recovered = () => {
+    const recoveries = writers.map((writer) => recoveredAfter(writer, faultAt));
+    return recoveries.every((ms) => ms !== undefined) &&
+      (recoveries.some((ms) => ms! > 0) || performance.now() > faultAt + leaseMs + 1000);
+  };
 
-  await injectFault(fault, leader);
+  await injectFault(fault, leader, sessions);
   if (fault === "freeze") {
     await until(takenOver);
     // A client that reaches the frozen process after the takeover: when it wakes, it must not
@@ -231,8 +239,9 @@ async function drill(fault: Fault, run: number): Promise<RunResult> {
   await sleep(leaseMs + 1000);
   for (const load of [...writers, ...direct, observer]) await untrack(load);
 
-  const firstAcks = writers.map((writer) => writer.acks.find(({ sentAt }) => sentAt > faultAt));
-  const sinceFault = (ack: Ack | undefined) => ack === undefined ? undefined : ack.at - faultAt;
+  // Each writer's time to write again; writers that nothing disrupted (0) do not count.
+  const recoveries = writers.map((writer) => recoveredAfter(writer, faultAt))
+    .filter((ms) => ms !== 0);
   const takeoverAt = observer.takeoverAfter(leader.name, faultAt);
   const directAcks = direct.flatMap((writer) => writer.acks);
   const names = [...writers, ...direct].flatMap((writer) => writer.acks.map(({ name }) => name));
@@ -243,12 +252,14 @@ async function drill(fault: Fault, run: number): Promise<RunResult> {
   return {
     fault,
     run,
-    recoveredMs: firstAcks.some((ack) => ack !== undefined)
-      ? Math.min(...firstAcks.flatMap((ack) => ack === undefined ? [] : [sinceFault(ack)!]))
-      : undefined,
-    allWritersMs: firstAcks.every((ack) => ack !== undefined)
-      ? Math.max(...firstAcks.map((ack) => sinceFault(ack)!))
-      : undefined,
+    recoveredMs: recoveries.length === 0
+      ? 0
+      : recoveries.every((ms) => ms === undefined)
+      ? undefined
+      : Math.min(...recoveries.filter((ms) => ms !== undefined)),
+    allWritersMs: recoveries.some((ms) => ms === undefined)
+      ? undefined
+      : Math.max(0, ...recoveries as number[]),
     takeoverMs: takeoverAt === undefined ? undefined : takeoverAt - faultAt,
     acked: names.length,
     lost: check.lost,
@@ -259,24 +270,31 @@ async function drill(fault: Fault, run: number): Promise<RunResult> {
   };
 }
 
-async function injectFault(fault: Fault, leader: PkgindexProcess): Promise<void> {
+async function injectFault(fault: Fault, leader: PkgindexProcess, sessions: string) {
   switch (fault) {
     case "kill":
       return await leader.kill();
     case "freeze":
       return leader.signal("SIGSTOP");
     case "terminate": {
-      const ports = await postgresClientPorts(leader.pid!);
-      const filter = ports.length > 0
-        ? `client_port IN (${ports.join(",")})`
-        : "pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)";
-      const ended = await cluster!.terminateSessions(DATABASE, filter);
+      const ended = await cluster!.terminateSessions(DATABASE, sessions);
       if (ended === 0) throw new Error(`Found no session of ${leader.name} to end`);
       return;
     }
     case "restart":
       return await cluster!.restart();
   }
+}
+
+/**
+ * A condition on `pg_stat_activity` that picks `leader`'s sessions: those from its process's
+ * ports, or else the session that holds an advisory lock.
+ */
+async function sessionsOf(leader: PkgindexProcess): Promise<string> {
+  const ports = await postgresClientPorts(leader.pid!);
+  return ports.length > 0
+    ? `client_port IN (${ports.join(",")})`
+    : "pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)";
 }
 
 /** The local ports of process `pid`'s connections to PostgreSQL, from `ss`. */
@@ -331,7 +349,7 @@ async function checkSurvivors(
   names: readonly string[],
 ): Promise<{ lost: number; lostInPostgres: number; violations: string[] }> {
   const lost = (await missingNames(proxy!.port, names)).length;
-  const rows = await cluster!.sql("SELECT name, dependencies FROM packages", DATABASE) as {
+  const rows = await cluster!.sql("SELECT name, dependencies FROM pkgindex_packages", DATABASE) as {
     name: string;
     dependencies: string;
   }[];
@@ -366,7 +384,9 @@ async function printLogTail(process: PkgindexProcess): Promise<void> {
   log(`--- last lines of ${process.name}'s log ---\n${await process.logTail()}`);
 }
 
-const seconds = (ms: number | undefined) => ms === undefined ? "never" : (ms / 1000).toFixed(2);
+function seconds(ms: number | undefined): string {
+  return ms === undefined ? "never" : (ms / 1000).toFixed(2);
+}
 
 function describeRun(result: RunResult): string {
   return `${result.fault} run ${result.run}: writes OK again after ${

@@ -37,6 +37,8 @@ export class Writer {
   errors = 0;
   /** Connections dropped or refused. */
   drops = 0;
+  /** `performance.now()` at each `ERROR`, drop or refused connection. */
+  readonly disruptions: number[] = [];
   readonly #port: number;
   readonly #prefix: string;
   #conn: Deno.TcpConn | undefined;
@@ -66,6 +68,7 @@ export class Writer {
         conn.setNoDelay(true);
       } catch {
         this.drops++;
+        this.disruptions.push(performance.now());
         await sleep(10);
         continue;
       }
@@ -83,6 +86,7 @@ export class Writer {
             sequence++;
           } else if (code === REPLY_CODES.ERROR) {
             this.errors++;
+            this.disruptions.push(performance.now());
             await sleep(10);
           } else {
             this.unexpected++;
@@ -93,9 +97,24 @@ export class Writer {
         // Reset by the server or by HAProxy: reconnect.
       }
       closeQuietly(conn);
-      if (!this.#stopped) this.drops++;
+      if (!this.#stopped) {
+        this.drops++;
+        this.disruptions.push(performance.now());
+      }
     }
   }
+}
+
+/**
+ * How long after `since` the writer could write again: from `since` to the first write
+ * acknowledged after its first disruption (drop or `ERROR`) since then; 0 when nothing disrupted
+ * it, `undefined` when it never wrote again.
+ */
+export function recoveredAfter(writer: Writer, since: number): number | undefined {
+  const disrupted = writer.disruptions.find((at) => at >= since);
+  if (disrupted === undefined) return 0;
+  const ack = writer.acks.find(({ sentAt }) => sentAt > disrupted);
+  return ack === undefined ? undefined : ack.at - since;
 }
 
 /** Which processes said they lead, at one moment. */
