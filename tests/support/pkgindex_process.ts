@@ -6,6 +6,7 @@
  * @module
  */
 
+import { writeAll } from "../../lib/util/io.ts";
 import type { Backend } from "./haproxy.ts";
 
 /** How to run one process. */
@@ -105,9 +106,10 @@ export class PkgindexProcess {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const writer = log.writable.getWriter();
+    // Straight to the file, not through its writable stream, which holds what it is given
+    // until it closes: a log read while the process runs must be current.
     const copy = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const chunk of stream) await writer.write(chunk);
+      for await (const chunk of stream) await writeAll(log, chunk);
     };
     const copied = Promise.all([copy(child.stdout), copy(child.stderr)]);
     this.#child = child;
@@ -115,7 +117,7 @@ export class PkgindexProcess {
     this.#exited = child.status.then(async (status) => {
       this.#running = false;
       await copied.catch(() => {});
-      await writer.close().catch(() => {});
+      log.close();
       return status;
     });
   }
