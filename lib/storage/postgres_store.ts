@@ -36,6 +36,8 @@ const LOCK_CLASS = 0x706b6778;
 const LEADER_LOCK = 1;
 /** The advisory lock that serializes schema creation between processes starting together. */
 const SCHEMA_LOCK = 2;
+/** The SQLSTATE of a commit refused because its writer no longer leads. */
+const FENCED = "PKGF1";
 /** Packages read per round trip while loading. */
 const LOAD_CHUNK_ROWS = 50_000;
 
@@ -73,11 +75,12 @@ DECLARE
 BEGIN
   IF pg_backend_pid() <> p_pid THEN
     RAISE EXCEPTION 'pkgindex: this session (pid %) is not the one that took the leader lock (pid %)',
-      pg_backend_pid(), p_pid;
+      pg_backend_pid(), p_pid USING ERRCODE = '${FENCED}';
   END IF;
   PERFORM 1 FROM pkgindex_leader WHERE epoch = p_epoch FOR SHARE;
   IF NOT FOUND THEN
-    RAISE EXCEPTION 'pkgindex: epoch % no longer leads: another process took over', p_epoch;
+    RAISE EXCEPTION 'pkgindex: epoch % no longer leads: another process took over', p_epoch
+      USING ERRCODE = '${FENCED}';
   END IF;
   IF p_first <> (SELECT coalesce(max(seq), 0) + 1 FROM pkgindex_changes) THEN
     RAISE EXCEPTION 'pkgindex: change % does not follow the last change in the log', p_first;
@@ -104,6 +107,14 @@ END
 $$;
 `;
 
+/**
+ * Whether `error`, thrown by {@linkcode PostgresSession.commit}, says that the writer no longer
+ * leads (another process took over, or the session is not the one that took the lock).
+ */
+export function isFencedOut(error: unknown): boolean {
+  return (error as { cause?: { code?: unknown } }).cause?.code === FENCED;
+}
+
 /** One change of the log, as a standby replays it. */
 export interface Change {
   /** Its position in the log: 1, 2, 3, … with no gaps. */
@@ -116,6 +127,8 @@ export interface Change {
 export interface ChangeBatch {
   /** The changes after the position asked for, oldest first, up to the limit. */
   changes: Change[];
+  /** The epoch of the current leader. */
+  epoch: number;
   /** The oldest change the log still holds (0 when it is empty). */
   first: number;
   /** The newest change in the log (0 when it is empty). */
@@ -366,7 +379,8 @@ export class PostgresSession {
   readChanges(seq: number, limit: number): Promise<ChangeBatch> {
     return this.#query("read the change log", async (sql) => {
       const [row] = await sql`
-        SELECT (SELECT coalesce(min(seq), 0) FROM pkgindex_changes) AS first,
+        SELECT (SELECT epoch FROM pkgindex_leader) AS epoch,
+               (SELECT coalesce(min(seq), 0) FROM pkgindex_changes) AS first,
                (SELECT coalesce(max(seq), 0) FROM pkgindex_changes) AS last,
                coalesce(extract(epoch FROM clock_timestamp() - (
                  SELECT committed_at FROM pkgindex_changes WHERE seq = ${seq} + 1)), 0) AS behind,
@@ -376,6 +390,7 @@ export class PostgresSession {
                       WHERE seq > ${seq} ORDER BY seq LIMIT ${limit}) AS c) AS changes`;
       const rows = row!.changes as [number, string, string, string | null][];
       return {
+        epoch: Number(row!.epoch),
         first: Number(row!.first),
         last: Number(row!.last),
         behindSeconds: Math.max(0, Number(row!.behind)),

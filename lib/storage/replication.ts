@@ -19,7 +19,7 @@ import { errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { plural } from "../util/plural.ts";
 import { type CommitStats, DurableIndex, newCommitStats } from "./durable_index.ts";
-import { type ChangeBatch, PostgresSession } from "./postgres_store.ts";
+import { type ChangeBatch, isFencedOut, PostgresSession } from "./postgres_store.ts";
 import type { PostgresTarget } from "./postgres_url.ts";
 import type { Mutation } from "./sqlite_store.ts";
 
@@ -386,7 +386,15 @@ export class Replication {
         this.#extendLease(sentAt);
       },
       (error) => {
-        if (this.#session === session) this.#lose(`A commit failed: ${errorMessage(error)}`);
+        if (this.#session !== session) throw error;
+        if (session.closed || isFencedOut(error)) {
+          this.#lose(`A commit failed: ${errorMessage(error)}`);
+        } else {
+          // The session and its lock are intact, so the process still leads; the next step
+          // proves it again before the lease is extended.
+          this.#nextSeq = this.#applied + 1;
+          this.#provedAt = 0;
+        }
         throw error;
       },
     );
@@ -398,6 +406,7 @@ export class Replication {
    */
   async #follow(session: PostgresSession): Promise<boolean> {
     const batch = await session.readChanges(this.#applied, READ_BATCH);
+    if (this.#role !== "leader") this.#epoch = batch.epoch;
     if (batch.last > this.#applied && !this.#canReplay(batch)) {
       await this.#reload(session);
       return false;
