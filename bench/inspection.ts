@@ -18,7 +18,7 @@
 import { parseArgs } from "node:util";
 import { REPLY_CODES } from "../lib/protocol/replies.ts";
 import { ReplyReader } from "../lib/protocol/reply_reader.ts";
-import { preloadPackages } from "../lib/tools/bench.ts";
+import { preloadPackages } from "../lib/tools/load_generator.ts";
 import { Histogram, LOG_LINEAR_BOUNDS } from "../lib/util/histogram.ts";
 import { writeAll } from "../lib/util/io.ts";
 import type { WalkTimes } from "./inspection_walks.ts";

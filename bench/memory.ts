@@ -10,7 +10,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { preloadPackages } from "../lib/tools/bench.ts";
+import { preloadPackages } from "../lib/tools/load_generator.ts";
 import { generatePackages } from "../lib/tools/synthetic_packages.ts";
 import { pkgindexCommand, residentBytes, startServerProcess } from "./server_process.ts";
 

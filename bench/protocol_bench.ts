@@ -9,7 +9,7 @@ import { PackageIndex } from "../lib/index/package_index.ts";
 import { NameHasher } from "../lib/index/name_hash.ts";
 import { COMMAND_TABLE } from "../lib/protocol/command_table.ts";
 import { REPLY_CODES } from "../lib/protocol/replies.ts";
-import { Request } from "../lib/protocol/request_parser.ts";
+import { RequestLine } from "../lib/protocol/request_parser.ts";
 import { ReplyBuffer } from "../lib/server/reply_buffer.ts";
 
 const encoder = new TextEncoder();
@@ -20,7 +20,7 @@ const INDEX = encoder.encode(
 const BROKEN = encoder.encode("INDEX|gtk+3|atk,,cairo\n");
 const BATCH = encoder.encode("QUERY|libpng|\n".repeat(64));
 
-const request = new Request();
+const request = new RequestLine();
 const hasher = new NameHasher();
 const index = new PackageIndex();
 for (const name of ["libpng", "atk", "cairo", "gdk-pixbuf", "glib", "pango", "libepoxy"]) {

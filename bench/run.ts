@@ -23,7 +23,7 @@
  */
 
 import { parseArgs } from "node:util";
-import type { BenchResult } from "../lib/tools/bench.ts";
+import type { BenchResult } from "../lib/tools/load_generator.ts";
 import { readPackageList } from "../lib/tools/package_list.ts";
 import { renderChart } from "./chart.ts";
 import {

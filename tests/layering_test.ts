@@ -68,14 +68,14 @@ Deno.test("the layering rule rejects the server importing a load tool, and tools
   assert.deepEqual(
     layeringViolations([
       { file: "server/server.ts", from: "server", to: "tools" },
-      { file: "tools/bench.ts", from: "tools", to: "index" },
+      { file: "tools/load_generator.ts", from: "tools", to: "index" },
       { file: "util/io.ts", from: "util", to: "protocol" },
       { file: "cli/bench.ts", from: "cli", to: "tools" },
-      { file: "tools/bench.ts", from: "tools", to: "protocol" },
+      { file: "tools/load_generator.ts", from: "tools", to: "protocol" },
     ]),
     [
       "server/server.ts (server/) imports from tools/",
-      "tools/bench.ts (tools/) imports from index/",
+      "tools/load_generator.ts (tools/) imports from index/",
       "util/io.ts (util/) imports from protocol/",
     ],
   );

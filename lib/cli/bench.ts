@@ -1,6 +1,6 @@
 /**
  * `pkgindex bench`: measures a running server's throughput and latency. The load generator is
- * in `tools/bench.ts`; this is its command line and report.
+ * in `tools/load_generator.ts`; this is its command line and report.
  *
  * @module
  */
@@ -13,7 +13,7 @@ import {
   type BenchResult,
   preloadPackages,
   runBench,
-} from "../tools/bench.ts";
+} from "../tools/load_generator.ts";
 import {
   describePackageSource,
   loadPackages,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Explanation } from "../ops/explain.ts";
+import type { Explanation } from "../ops/line_explainer.ts";
 import { errorMessage } from "../util/errors.ts";
 import { writeText } from "../util/io.ts";
 import { formatHostPort } from "../util/net.ts";

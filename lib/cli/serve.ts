@@ -329,20 +329,20 @@ function configureServe(
  */
 function httpPortOf(
   httpPort: number | undefined,
-  metricsPort: number | undefined,
+  deprecatedPort: number | undefined,
   sourceOf: (flag: "http-port" | "metrics-port") => string | undefined,
 ): { httpPort: number | undefined; warnings: string[] } {
-  if (metricsPort === undefined) return { httpPort, warnings: [] };
+  if (deprecatedPort === undefined) return { httpPort, warnings: [] };
   const deprecated = sourceOf("metrics-port")!;
   if (httpPort !== undefined) {
     throw new UsageError(
-      `Cannot use ${sourceOf("http-port")} '${httpPort}' and ${deprecated} '${metricsPort}' ` +
+      `Cannot use ${sourceOf("http-port")} '${httpPort}' and ${deprecated} '${deprecatedPort}' ` +
         `together: ${deprecated} is the deprecated spelling of ${sourceOf("http-port")}`,
     );
   }
   const replacement = deprecated.startsWith("--") ? "--http-port" : "PKGINDEX_HTTP_PORT";
   return {
-    httpPort: metricsPort,
+    httpPort: deprecatedPort,
     warnings: [
       `${deprecated} is deprecated; use ${replacement}. The HTTP listener binds --http-host ` +
       "(default 127.0.0.1), not --host.",
@@ -401,7 +401,7 @@ async function runServer(config: ServeConfig): Promise<number> {
   });
   serving.server = server;
   current?.run();
-  let http: Deno.HttpServer<Deno.NetAddr> | undefined;
+  let httpListener: Deno.HttpServer<Deno.NetAddr> | undefined;
   if (config.httpPort !== undefined) {
     const commits = current?.commitStats ?? dataFile?.durable.commitStats;
     const stats = server.stats;
@@ -413,7 +413,7 @@ async function runServer(config: ServeConfig): Promise<number> {
         ...(commits === undefined ? {} : { commits }),
         ...(current === undefined ? {} : { replication: current }),
       });
-      http = serveHttp({
+      httpListener = serveHttp({
         hostname: config.httpHost,
         port: config.httpPort,
         render: () =>
@@ -429,7 +429,7 @@ async function runServer(config: ServeConfig): Promise<number> {
         ...(config.httpToken === undefined ? {} : { token: config.httpToken }),
         logger,
       });
-      const { hostname, port } = http.addr;
+      const { hostname, port } = httpListener.addr;
       const address = formatHostPort(hostname, port);
       logListening(logger, { config, server });
       logger.info(`Serving /metrics, /healthz and /v1/ over HTTP on ${address}`);
@@ -446,7 +446,7 @@ async function runServer(config: ServeConfig): Promise<number> {
   } else {
     logListening(logger, { config, server });
   }
-  return await lifecycle.serveUntilStopped({ server, metrics: http, dataFile, replication });
+  return await lifecycle.serveUntilStopped({ server, httpListener, dataFile, replication });
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * How `pkgindex serve` stops: on the first SIGINT or SIGTERM, or when it cannot go on, it stops
- * accepting, drains the connections, closes the metrics listener and the data file, logs a
+ * accepting, drains the connections, closes the HTTP listener and the data file, logs a
  * summary and returns the exit code. A second signal cuts the drain short but still closes the
  * data file. Nothing here exits the process: `main` does, with the code returned.
  *
@@ -33,8 +33,8 @@ const DRAIN_NOTICE_MS = 1000;
 export interface RunningServer {
   /** The protocol server: it stops accepting, then drains its connections. */
   server: Server;
-  /** The metrics listener, if any. */
-  metrics?: Deno.HttpServer<Deno.NetAddr> | undefined;
+  /** The HTTP listener (`/metrics`, `/healthz`, `/v1/`), if any. */
+  httpListener?: Deno.HttpServer<Deno.NetAddr> | undefined;
   /** The data file, if any: its pending changes are committed, then it is closed. */
   dataFile?: OpenedDataFile | undefined;
   /**
@@ -104,11 +104,11 @@ export class ServeLifecycle {
 
   /**
    * Serves until the first SIGINT or SIGTERM or a {@linkcode ServeLifecycle.fail}, then stops
-   * accepting, drains the connections (a second signal cuts that short), closes the metrics
+   * accepting, drains the connections (a second signal cuts that short), closes the HTTP
    * listener and the data file, logs a summary, and resolves to the exit code.
    */
   async serveUntilStopped(running: RunningServer): Promise<number> {
-    const { server, metrics, dataFile, replication } = running;
+    const { server, httpListener, dataFile, replication } = running;
     const removeHandlers = STOP_SIGNALS.map((signal) => {
       const handler = () => this.#onSignal(signal, server);
       Deno.addSignalListener(signal, handler);
@@ -118,7 +118,7 @@ export class ServeLifecycle {
       await this.#stopRequested.promise;
       await this.#drain(server);
       this.#phase = "closing";
-      await metrics?.shutdown();
+      await httpListener?.shutdown();
       let summary = server.stats.summary();
       if (dataFile !== undefined) {
         await this.#closeDataFile(dataFile);

@@ -1,6 +1,6 @@
 /**
  * `pkgindex stress`: checks a running server the way the official harness does. The test itself
- * is in `tools/stress.ts`; this is its command line, live status and summary.
+ * is in `tools/stress_clients.ts`; this is its command line, live status and summary.
  *
  * @module
  */
@@ -11,7 +11,7 @@ import {
   type PackageSource,
 } from "../tools/package_source.ts";
 import { StatusLine } from "../tools/status_line.ts";
-import { type PhaseStatus, runStress } from "../tools/stress.ts";
+import { type PhaseStatus, runStress } from "../tools/stress_clients.ts";
 import { errorMessage } from "../util/errors.ts";
 import { writeText } from "../util/io.ts";
 import { formatHostPort } from "../util/net.ts";

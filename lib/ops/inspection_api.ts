@@ -29,7 +29,7 @@ import {
 import { isValidName, MAX_NAME_BYTES } from "../protocol/names.ts";
 import type { Server } from "../server/server.ts";
 import type { CommitStats } from "../storage/durable_index.ts";
-import { explainLine } from "./explain.ts";
+import { explainLine } from "./line_explainer.ts";
 import { HttpError, jsonResponse } from "./http_responses.ts";
 import { serverInfo } from "./info.ts";
 import type { ReplicationSource } from "./metrics.ts";

@@ -54,16 +54,16 @@ const FIRST_COMMAND_BY_BYTE: Int8Array = (() => {
 /**
  * A request line parsed in place: which command, and where its names are in the bytes it was
  * parsed from. One object is reused for request after request, so it is valid only until the
- * next {@linkcode Request.parse}; the index reads it synchronously and keeps nothing of it.
+ * next {@linkcode RequestLine.parse}; the index reads it synchronously and keeps nothing of it.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { COMMAND_TABLE, type RequestNames } from "./command_table.ts";
- * import { Request, requestDependencies, requestName } from "./request_parser.ts";
+ * import { RequestLine, requestDependencies, requestName } from "./request_parser.ts";
  *
  * const bytes = new TextEncoder().encode("INDEX|cloog|gmp,isl\nQUERY|cloog|x\n");
- * const request = new Request();
+ * const request = new RequestLine();
  * const newline = request.parse(bytes, 0);
  * assert.equal(newline, 19);
  * assert.equal(COMMAND_TABLE[request.command]!.name, "INDEX");
@@ -73,7 +73,7 @@ const FIRST_COMMAND_BY_BYTE: Int8Array = (() => {
  * assert.equal(request.command, -1); // QUERY takes no dependencies: malformed
  * ```
  */
-export class Request implements RequestNames {
+export class RequestLine implements RequestNames {
   /** The command's position in `COMMAND_TABLE`, or -1 when the line is malformed. */
   command: number = -1;
   /** The bytes the line was parsed from. */
@@ -95,8 +95,8 @@ export class Request implements RequestNames {
 
   /**
    * Parses the line that starts at `start` in `bytes` and returns the position of its `\n`,
-   * which must come before the end of `bytes`. Afterwards {@linkcode Request.command} is the
-   * command, or -1 with {@linkcode Request.problem} saying why the line is malformed.
+   * which must come before the end of `bytes`. Afterwards {@linkcode RequestLine.command} is the
+   * command, or -1 with {@linkcode RequestLine.problem} saying why the line is malformed.
    */
   parse(bytes: Uint8Array, start: number): number {
     this.bytes = bytes;
@@ -275,9 +275,9 @@ const PROBLEM_SENTENCES: Readonly<Record<number, string>> = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { describeProblem, Request } from "./request_parser.ts";
+ * import { describeProblem, RequestLine } from "./request_parser.ts";
  *
- * const request = new Request();
+ * const request = new RequestLine();
  * request.parse(new TextEncoder().encode("INDEX|a b|\n"), 0);
  * assert.equal(
  *   describeProblem(request),
@@ -285,7 +285,7 @@ const PROBLEM_SENTENCES: Readonly<Record<number, string>> = {
  * );
  * ```
  */
-export function describeProblem(request: Request): string {
+export function describeProblem(request: RequestLine): string {
   const sentence = PROBLEM_SENTENCES[request.problem] ?? "the line is well-formed";
   const offset = request.problemAt - request.lineStart;
   const byte = request.bytes[request.problemAt]!;

@@ -12,7 +12,7 @@ import {
   type IndexOperations,
 } from "../protocol/command_table.ts";
 import { REPLY_CODES } from "../protocol/replies.ts";
-import { Request, requestName } from "../protocol/request_parser.ts";
+import { RequestLine, requestName } from "../protocol/request_parser.ts";
 import { PackageIndex } from "../index/package_index.ts";
 import { errorMessage } from "../util/errors.ts";
 import { closeQuietly, writeAll } from "../util/io.ts";
@@ -149,7 +149,7 @@ export class Server {
    * The request being answered. One object serves every connection: a request is parsed and
    * answered without awaiting anything in between.
    */
-  readonly #request = new Request();
+  readonly #request = new RequestLine();
   /** The request counters of each command, in `COMMAND_TABLE` order. */
   readonly #countsByCommand = COMMANDS.map((command) => this.stats.requests[command]);
 
@@ -390,7 +390,7 @@ export class Server {
    * Runs the request just parsed from a line of `lineLength` bytes (before its `\n`) against the
    * index, counts the reply and returns its code.
    */
-  #answer(request: Request, lineLength: number, session: Session): number {
+  #answer(request: RequestLine, lineLength: number, session: Session): number {
     if (lineLength > this.#maxLineBytes) {
       this.stats.overlongLines++;
       this.stats.malformedRequests++;
@@ -419,7 +419,7 @@ export class Server {
    * long list, or a cycle check that walks the graph), and records it in the slow log when the
    * index took the threshold or longer. Two clock reads per request; the others are not timed.
    */
-  #runTimed(spec: CommandSpec, request: Request, session: Session): boolean {
+  #runTimed(spec: CommandSpec, request: RequestLine, session: Session): boolean {
     const started = performance.now();
     const ok = spec.run(this.#index, request);
     const durationMs = performance.now() - started;

@@ -4,8 +4,8 @@ import { MAX_NAME_BYTES } from "../../lib/protocol/names.ts";
 import {
   describeProblem,
   PROBLEMS,
-  Request,
   requestDependencies,
+  RequestLine,
   requestName,
 } from "../../lib/protocol/request_parser.ts";
 
@@ -18,7 +18,7 @@ const encoder = new TextEncoder();
 function parseRequest(line: string | Uint8Array) {
   const bytes = typeof line === "string" ? encoder.encode(line) : line;
   const buffer = new Uint8Array([...encoder.encode("QUERY|before|\n"), ...bytes, 0x0a, 0x41]);
-  const request = new Request();
+  const request = new RequestLine();
   const start = 14;
   const newline = request.parse(buffer, start);
   assert.equal(newline, buffer.length - 2, "the parse ends at the line feed");
@@ -42,7 +42,7 @@ const BREW_STYLE_NAMES = [
   "Z9",
 ];
 
-Deno.test("Request.parse parses the three commands", () => {
+Deno.test("RequestLine.parse parses the three commands", () => {
   assert.deepEqual(parseRequest("INDEX|cloog|gmp,isl,pkg-config"), {
     command: "INDEX",
     name: "cloog",
@@ -57,21 +57,21 @@ Deno.test("Request.parse parses the three commands", () => {
   assert.deepEqual(parseRequest("QUERY|gmp|"), { command: "QUERY", name: "gmp", dependencies: [] });
 });
 
-Deno.test("Request.parse accepts every character of the name alphabet", () => {
+Deno.test("RequestLine.parse accepts every character of the name alphabet", () => {
   for (const name of BREW_STYLE_NAMES) {
     assert.equal(parseRequest(`QUERY|${name}|`)?.name, name);
     assert.deepEqual(parseRequest(`INDEX|p|${name},${name}`)?.dependencies, [name, name]);
   }
 });
 
-Deno.test("Request.parse accepts a name of 255 bytes and refuses 256", () => {
+Deno.test("RequestLine.parse accepts a name of 255 bytes and refuses 256", () => {
   const longest = "n".repeat(MAX_NAME_BYTES);
   assert.equal(parseRequest(`QUERY|${longest}|`)?.name, longest);
   assert.equal(parseRequest(`QUERY|${longest}n|`), undefined);
   assert.equal(parseRequest(`INDEX|a|${longest}n`), undefined);
 });
 
-Deno.test("Request.parse refuses malformed lines", () => {
+Deno.test("RequestLine.parse refuses malformed lines", () => {
   const malformed = [
     "",
     "QUERY",
@@ -109,7 +109,7 @@ Deno.test("Request.parse refuses malformed lines", () => {
   }
 });
 
-Deno.test("Request.parse refuses every byte outside ASCII, a byte order mark and NUL", () => {
+Deno.test("RequestLine.parse refuses every byte outside ASCII, a byte order mark and NUL", () => {
   for (let byte = 0; byte < 256; byte++) {
     if (byte === 0x0a) continue; // it ends the line
     const allowed = /[A-Za-z0-9._+@\/:~-]/.test(String.fromCharCode(byte));
@@ -126,7 +126,7 @@ Deno.test("Request.parse refuses every byte outside ASCII, a byte order mark and
   );
 });
 
-Deno.test("Request.parse takes one carriage return before the line feed, and no other", () => {
+Deno.test("RequestLine.parse takes one carriage return before the line feed, and no other", () => {
   assert.deepEqual(parseRequest("INDEX|a|b\r"), {
     command: "INDEX",
     name: "a",
@@ -138,16 +138,16 @@ Deno.test("Request.parse takes one carriage return before the line feed, and no 
   assert.equal(parseRequest("QUERY\r|a|"), undefined);
 });
 
-Deno.test("Request.parse finds the end of a malformed line wherever the problem is", () => {
+Deno.test("RequestLine.parse finds the end of a malformed line wherever the problem is", () => {
   const bytes = encoder.encode("BLINDEX|a|\nINDEX|a b|c\nINDEX|a|b,,c\nQUERY|a|\n");
-  const request = new Request();
+  const request = new RequestLine();
   const ends: number[] = [];
   for (let at = 0; at < bytes.length; at = ends.at(-1)! + 1) ends.push(request.parse(bytes, at));
   assert.deepEqual(ends, [10, 22, 35, 44]);
   assert.equal(request.command, 2, "the last line is a QUERY");
 });
 
-Deno.test("Request.parse says which field and which byte make a line malformed", () => {
+Deno.test("RequestLine.parse says which field and which byte make a line malformed", () => {
   const cases: [string, number, string][] = [
     [
       "BLINDEX|a|",
@@ -197,7 +197,7 @@ Deno.test("Request.parse says which field and which byte make a line malformed",
     ],
   ];
   for (const [line, problem, sentence] of cases) {
-    const request = new Request();
+    const request = new RequestLine();
     request.parse(encoder.encode(`${line}\n`), 0);
     assert.equal(request.command, -1, line);
     assert.equal(request.problem, problem, line);
@@ -205,8 +205,8 @@ Deno.test("Request.parse says which field and which byte make a line malformed",
   }
 });
 
-Deno.test("Request.parse reuses one object: a new line leaves nothing of the previous one", () => {
-  const request = new Request();
+Deno.test("RequestLine.parse reuses one object: a new line leaves nothing of the previous one", () => {
+  const request = new RequestLine();
   const bytes = encoder.encode(
     `INDEX|a|${Array.from({ length: 100 }, (_, i) => `d${i}`).join(",")}\nINDEX|b|\n`,
   );

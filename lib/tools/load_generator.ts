@@ -138,7 +138,7 @@ const PRELOAD_BATCH = 4096;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { preloadPackages, runBench } from "./bench.ts";
+ * import { preloadPackages, runBench } from "./load_generator.ts";
  * import { generatePackages } from "./synthetic_packages.ts";
  * import { serve } from "../server/server.ts";
  * import { createLogger } from "../util/log.ts";

@@ -19,8 +19,8 @@ import type { Reply } from "../protocol/replies.ts";
 import {
   describeProblem,
   PROBLEMS,
-  Request,
   requestDependencies,
+  RequestLine,
   requestName,
 } from "../protocol/request_parser.ts";
 import { plural } from "../util/plural.ts";
@@ -86,7 +86,7 @@ const decoder = new TextDecoder();
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { explainLine } from "./explain.ts";
+ * import { explainLine } from "./line_explainer.ts";
  * import { PackageIndex } from "../index/package_index.ts";
  * import { WalkRunner } from "../index/walk_runner.ts";
  *
@@ -113,7 +113,7 @@ export function* explainLine(
   bytes: Uint8Array,
   options: ExplainOptions,
 ): WalkSteps<Explanation> {
-  const request = new Request();
+  const request = new RequestLine();
   const newline = request.parse(bytes, 0);
   const line = decoder.decode(bytes.subarray(0, newline));
   if (newline > options.maxLineBytes) {
@@ -143,7 +143,7 @@ type Verdict = Omit<Explanation, "line">;
 /** How each command is explained: every command of the table has one. */
 const EXPLAINERS: Record<
   Command,
-  (index: PackageIndex, request: Request, limit: number) => WalkSteps<Verdict>
+  (index: PackageIndex, request: RequestLine, limit: number) => WalkSteps<Verdict>
 > = {
   INDEX: explainIndex,
   REMOVE: explainRemove,
@@ -156,7 +156,11 @@ const EXPLAINERS: Record<
   },
 };
 
-function* explainIndex(index: PackageIndex, request: Request, limit: number): WalkSteps<Verdict> {
+function* explainIndex(
+  index: PackageIndex,
+  request: RequestLine,
+  limit: number,
+): WalkSteps<Verdict> {
   const name = requestName(request);
   const dependencies = requestDependencies(request);
   const missing = yield* missingDependencies(index, dependencies);
@@ -193,7 +197,11 @@ function* explainIndex(index: PackageIndex, request: Request, limit: number): Wa
   };
 }
 
-function* explainRemove(index: PackageIndex, request: Request, limit: number): WalkSteps<Verdict> {
+function* explainRemove(
+  index: PackageIndex,
+  request: RequestLine,
+  limit: number,
+): WalkSteps<Verdict> {
   const name = requestName(request);
   const slot = index.slotOf(name);
   if (slot === -1) {

@@ -78,7 +78,7 @@ export interface StressResult {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { sliceEvenly } from "./stress.ts";
+ * import { sliceEvenly } from "./stress_clients.ts";
  *
  * assert.deepEqual(sliceEvenly([1, 2, 3, 4, 5], 2), [[1, 2], [3, 4, 5]]);
  * ```
@@ -134,7 +134,7 @@ const MALFORMED_FOR_PKGINDEX: readonly BrokenMessageMaker[] = [
  * ```ts
  * import assert from "node:assert/strict";
  * import { createRandom } from "./random.ts";
- * import { brokenMessage } from "./stress.ts";
+ * import { brokenMessage } from "./stress_clients.ts";
  *
  * const message = brokenMessage({ name: "emacs", dependencies: ["elisp"] }, {
  *   random: createRandom(1),
@@ -187,7 +187,7 @@ const decoder = new TextDecoder();
  * import assert from "node:assert/strict";
  * import { serve } from "../server/server.ts";
  * import { createLogger } from "../util/log.ts";
- * import { runStress } from "./stress.ts";
+ * import { runStress } from "./stress_clients.ts";
  * import { generatePackages } from "./synthetic_packages.ts";
  *
  * const server = serve({ hostname: "127.0.0.1", port: 0, logger: createLogger({ level: "error" }) });

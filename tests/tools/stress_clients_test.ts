@@ -10,7 +10,7 @@ import {
   sliceEvenly,
   type StressOptions,
   type StressResult,
-} from "../../lib/tools/stress.ts";
+} from "../../lib/tools/stress_clients.ts";
 import { generatePackages } from "../../lib/tools/synthetic_packages.ts";
 import { exchange, withServer } from "../support/test_server.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { preloadPackages, runBench } from "../../lib/tools/bench.ts";
+import { preloadPackages, runBench } from "../../lib/tools/load_generator.ts";
 import { createLogger } from "../../lib/util/log.ts";
 import { PackageIndex } from "../../lib/index/package_index.ts";
 import { serve } from "../../lib/server/server.ts";
