@@ -375,6 +375,7 @@ async function runServer(config: ServeConfig): Promise<number> {
       });
     } else if (config.postgres !== undefined) {
       replication = await openReplication(config.postgres, {
+        holder: `pid ${Deno.pid} on port ${listener.addr.port}`,
         logger,
         onDiverged: (error) => lifecycle.fail(error.message),
         onDemoted: () => serving.server?.closeConnections(),
@@ -455,14 +456,13 @@ async function runServer(config: ServeConfig): Promise<number> {
  */
 async function openReplication(
   config: PostgresConfig,
-  options: Pick<ReplicationOptions, "logger" | "onDiverged" | "onDemoted">,
+  options: Pick<ReplicationOptions, "holder" | "logger" | "onDiverged" | "onDemoted">,
 ): Promise<Replication> {
   const target = parsePostgresUrl(config.url, readPassword());
   const started = performance.now();
   const replication = await Replication.open({
     target,
     lease: config.lease,
-    holder: `${Deno.hostname()} pid ${Deno.pid}`,
     ...options,
   });
   (globalThis as { gc?: () => void }).gc?.();

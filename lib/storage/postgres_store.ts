@@ -205,6 +205,7 @@ export class PostgresSession {
       // still reads PGAPPNAME, and PGPASSWORD when there is no password in the URL).
       max: 1,
       ssl: false,
+      sslnegotiation: null,
       idle_timeout: 0,
       max_lifetime: 0,
       connect_timeout: Math.max(1, Math.ceil(options.lease)),
