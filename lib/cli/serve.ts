@@ -425,7 +425,7 @@ async function runServer(config: ServeConfig): Promise<number> {
             ...(current === undefined ? {} : { replication: current }),
           }),
         healthy: () => !lifecycle.stopping,
-        role: () => lifecycle.stopping ? "stopping" : current?.healthRole() ?? "standalone",
+        role: () => current?.healthRole() ?? "standalone",
         inspection: current === undefined ? api : withStaleness(api, current),
         ...(config.httpToken === undefined ? {} : { token: config.httpToken }),
         logger,

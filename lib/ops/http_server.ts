@@ -31,8 +31,8 @@ export interface HttpServerOptions {
   healthy: () => boolean;
   /**
    * What `GET /v1/health` reports, for load balancers: 200 only for `leader` (a leader with a
-   * valid lease) and `standalone` (no PostgreSQL); 503 for the rest. Default: `standalone` while
-   * {@linkcode HttpServerOptions.healthy}, `stopping` after.
+   * valid lease) and `standalone` (no PostgreSQL), and only while
+   * {@linkcode HttpServerOptions.healthy}; 503 for the rest. Default: `standalone`.
    */
   role?: () => HealthRole;
   /** Answers the requests under `/v1/`, such as {@linkcode createInspectionApi}'s handler. */
@@ -44,7 +44,7 @@ export interface HttpServerOptions {
 }
 
 /** The role `GET /v1/health` reports; see {@linkcode HttpServerOptions.role}. */
-export type HealthRole = "leader" | "standby" | "candidate" | "standalone" | "stopping";
+export type HealthRole = "leader" | "standby" | "candidate" | "standalone";
 
 /** The path of the load balancers' health check, open without a token: it tells only the role. */
 const HEALTH_PATH = "/v1/health";
@@ -82,7 +82,7 @@ const READ_METHODS = "GET, HEAD";
  */
 export function serveHttp(options: HttpServerOptions): Deno.HttpServer<Deno.NetAddr> {
   const { hostname, port, render, healthy, inspection, token, logger } = options;
-  const role = options.role ?? (() => healthy() ? "standalone" : "stopping");
+  const role = options.role ?? (() => "standalone");
   let access: ReturnType<typeof inspectionAccess> = "closed";
   const handler = (request: Request): Response | Promise<Response> => {
     const target = requestTarget(request.url);
@@ -92,9 +92,8 @@ export function serveHttp(options: HttpServerOptions): Deno.HttpServer<Deno.NetA
         return textResponse(405, "method not allowed\n", { allow: READ_METHODS });
       }
       const now = role();
-      return jsonResponse({ role: now }, {
-        status: now === "leader" || now === "standalone" ? 200 : 503,
-      });
+      const serving = (now === "leader" || now === "standalone") && healthy();
+      return jsonResponse({ role: now }, { status: serving ? 200 : 503 });
     }
     if (path === "/v1" || path.startsWith("/v1/")) {
       if (access === "open" || (access === "token" && hasBearerToken(request, token!))) {
