@@ -60,9 +60,15 @@ export interface ReplicationStatus {
   leaseValid: boolean;
   /** The last change of the log reflected in its index. */
   appliedChange: number;
-  /** Changes in the log not yet in its index (0 on the leader). */
+  /**
+   * On a standby, the changes its last poll of the log found not yet replayed (0 on the leader):
+   * how far behind the replica had fallen before that poll caught it up.
+   */
   lagChanges: number;
-  /** Seconds since the oldest change not yet in its index was committed (0 on the leader). */
+  /**
+   * On a standby, how long the oldest of those changes had been committed when the poll found
+   * it, in seconds (0 on the leader).
+   */
   lagSeconds: number;
   /** The database, password masked. */
   data: string;
@@ -407,12 +413,13 @@ export class Replication {
   async #follow(session: PostgresSession): Promise<boolean> {
     const batch = await session.readChanges(this.#applied, READ_BATCH);
     if (this.#role !== "leader") this.#epoch = batch.epoch;
+    // The lag is what this poll found before replaying: how far behind the replica had fallen.
+    this.#lagChanges = Math.max(0, batch.last - this.#applied);
+    this.#lagSeconds = this.#lagChanges === 0 ? 0 : batch.behindSeconds;
     if (batch.last > this.#applied && !this.#canReplay(batch)) {
       await this.#reload(session);
       return false;
     }
-    this.#lagChanges = batch.last - this.#applied;
-    this.#lagSeconds = this.#lagChanges === 0 ? 0 : batch.behindSeconds;
     return batch.changes.length === READ_BATCH;
   }
 

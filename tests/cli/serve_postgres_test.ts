@@ -67,11 +67,14 @@ Deno.test({
         "OK\nOK\nOK\n",
       );
       assert.equal(await exchange(second.port, "QUERY|isl|\n"), "");
-      // The standby replays the log every 25 ms or so: wait for it to reach change 2.
+      // The standby polls the log every 25 ms or so: wait until a poll has replayed change 2
+      // and the next one found nothing more.
+      const caughtUp = (info: Record<string, unknown>) => {
+        const { appliedChange, lagChanges } = info.replication as Record<string, number>;
+        return appliedChange === 2 && lagChanges === 0;
+      };
       let info = await getJson(second, "/v1/info");
-      while ((info.replication as { appliedChange: number }).appliedChange < 2) {
-        info = await getJson(second, "/v1/info");
-      }
+      while (!caughtUp(info)) info = await getJson(second, "/v1/info");
       assert.equal(info.packages, 2);
       const { replication } = info as { replication: Record<string, unknown> };
       assert.deepEqual(replication, {

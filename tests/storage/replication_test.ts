@@ -162,6 +162,9 @@ async function runTests(test: Test): Promise<void> {
     await b.step();
     assert.equal(b.index.has("gmp"), true);
     assert.equal(b.index.has("isl"), false);
+    assert.equal(b.status().lagChanges, 3, "the poll found three changes to replay");
+    assert.ok(b.status().lagSeconds >= 0);
+    await b.step();
     assert.deepEqual(b.status(), {
       ...a.status(),
       role: "standby",
