@@ -12,6 +12,7 @@ import { COMMANDS } from "../protocol/command_table.ts";
 import { REPLIES } from "../protocol/replies.ts";
 import type { ServerStats } from "../server/stats.ts";
 import type { CommitStats } from "../storage/durable_index.ts";
+import type { LeadershipStats, ReplicationStatus } from "../storage/replication.ts";
 import type { Histogram } from "../util/histogram.ts";
 import { VERSION } from "../util/version.ts";
 
@@ -34,6 +35,16 @@ export interface MetricsSource {
   index: IndexSize;
   /** Commit statistics; leave out when the server keeps no data file. */
   commits?: CommitStats;
+  /** The process's part among several on one PostgreSQL database; leave out without one. */
+  replication?: ReplicationSource;
+}
+
+/** What a process on PostgreSQL reports about its role (`Replication` provides it). */
+export interface ReplicationSource {
+  /** Where the process stands now. */
+  status(): ReplicationStatus;
+  /** Leadership counters. */
+  readonly stats: LeadershipStats;
 }
 
 type MetricType = "counter" | "gauge" | "histogram";
@@ -75,14 +86,26 @@ const HELP = {
   pkgindex_commit_failures_total:
     "Commits that failed; their changes were undone in memory and answered ERROR.",
   pkgindex_commit_duration_seconds: "Time taken by each commit to the data file.",
+  pkgindex_role:
+    "With PostgreSQL: 1 for this process's role (leader answers, standby follows), 0 otherwise.",
+  pkgindex_replication_lag_changes: "With PostgreSQL: changes in the log not yet in this index.",
+  pkgindex_replication_lag_seconds:
+    "With PostgreSQL: seconds since the oldest change not yet in this index was committed.",
+  pkgindex_takeovers_total: "With PostgreSQL: times this process became the leader.",
+  pkgindex_lease_renewals_total: "With PostgreSQL: lease renewals that proved leadership.",
+  pkgindex_lease_failures_total:
+    "With PostgreSQL: lease renewals that failed and leases lost while leading.",
 } as const;
 
 function typeOf(name: string): MetricType {
   if (name.endsWith("_total")) return "counter";
-  return name.endsWith("_seconds") ? "histogram" : "gauge";
+  return name.endsWith("_duration_seconds") ? "histogram" : "gauge";
 }
 
-/** Where each metric's samples come from; `undefined` leaves it out (commits in memory only). */
+/**
+ * Where each metric's samples come from; `undefined` leaves it out (commits in memory only,
+ * replication without PostgreSQL).
+ */
 const SAMPLES: Record<keyof typeof HELP, (source: MetricsSource) => Samples | undefined> = {
   pkgindex_build_info: () => [[`{version="${VERSION}"}`, 1]],
   pkgindex_connections_open: ({ stats }) => stats.connectionsOpen,
@@ -106,6 +129,18 @@ const SAMPLES: Record<keyof typeof HELP, (source: MetricsSource) => Samples | un
   pkgindex_commit_failures_total: ({ commits }) => commits?.failures,
   pkgindex_commit_duration_seconds: ({ commits }) =>
     commits === undefined ? undefined : histogramSamples(commits.latency),
+  pkgindex_role: ({ replication }) => {
+    if (replication === undefined) return undefined;
+    const { role } = replication.status();
+    return (["leader", "standby"] as const).map((
+      name,
+    ): [string, number] => [`{role="${name}"}`, role === name ? 1 : 0]);
+  },
+  pkgindex_replication_lag_changes: ({ replication }) => replication?.status().lagChanges,
+  pkgindex_replication_lag_seconds: ({ replication }) => replication?.status().lagSeconds,
+  pkgindex_takeovers_total: ({ replication }) => replication?.stats.takeovers,
+  pkgindex_lease_renewals_total: ({ replication }) => replication?.stats.leaseRenewals,
+  pkgindex_lease_failures_total: ({ replication }) => replication?.stats.leaseFailures,
 };
 
 const FAMILIES: readonly MetricFamily[] = Object.entries(HELP).map(([name, help]) => ({

@@ -51,6 +51,13 @@ export interface ServeOptions {
   slowlogThreshold?: number;
   /** The index to serve. Default: a new, empty {@linkcode PackageIndex}. */
   index?: IndexOperations;
+  /**
+   * Whether this process may answer now (with PostgreSQL: it leads and its lease is valid).
+   * Asked on accepting a connection, before answering each batch and before sending its replies;
+   * when it says no, the connection is closed without a byte, and unanswered requests get no
+   * reply. Default: always.
+   */
+  mayAnswer?: () => boolean;
   /** Where to log. Default: standard error at level `info`. */
   logger?: Logger;
 }
@@ -148,6 +155,7 @@ export class Server {
 
   readonly #listener: Deno.TcpListener;
   readonly #index: IndexOperations;
+  readonly #mayAnswer: () => boolean;
   readonly #logger: Logger;
   readonly #maxLineBytes: number;
   readonly #maxConnections: number;
@@ -169,6 +177,7 @@ export class Server {
     const hostname = options.hostname ?? SERVE_DEFAULTS.hostname;
     const port = options.port ?? SERVE_DEFAULTS.port;
     this.#index = options.index ?? new PackageIndex();
+    this.#mayAnswer = options.mayAnswer ?? (() => true);
     this.#logger = options.logger ?? createLogger();
     this.#maxLineBytes = options.maxLineBytes ?? SERVE_DEFAULTS.maxLineBytes;
     this.#maxConnections = options.maxConnections ?? SERVE_DEFAULTS.maxConnections;
@@ -210,6 +219,14 @@ export class Server {
       });
     }
     return { connections, total: this.#sessions.size };
+  }
+
+  /**
+   * Closes every connection at once, without the replies still owed: for a process that has
+   * just stopped leading and must answer nothing more.
+   */
+  closeConnections(): void {
+    for (const session of this.#sessions) closeQuietly(session.conn);
   }
 
   async #shutdown(): Promise<void> {
@@ -259,6 +276,11 @@ export class Server {
         continue;
       }
       this.#acceptStarved = false;
+      if (!this.#mayAnswer()) {
+        closeQuietly(conn);
+        this.stats.connectionsRefused++;
+        continue;
+      }
       if (this.stats.connectionsOpen >= this.#maxConnections) {
         this.#reject(conn);
         continue;
@@ -313,6 +335,7 @@ export class Server {
       const request = this.#request;
       const slice: Slice = { requests: 0, repliesFrom: 0, countsBefore: [], countsAfter: [] };
       for await (const batch of batches) {
+        if (!this.#mayAnswer()) break;
         if (batch.end > batch.start || batch.overlongLineEnded) {
           // Each request is atomic on its own, so a long batch (one read can hold thousands of
           // requests, and a re-INDEX may walk the whole graph) is answered in slices of about
@@ -338,6 +361,8 @@ export class Server {
           const confirming = this.#confirmDurable(slice, replies);
           if (confirming !== undefined) await confirming;
           session.requests += slice.requests;
+          // A leader may have lost its lease while the replies waited for their commit.
+          if (!this.#mayAnswer()) break;
           session.writingSince = Date.now();
           await writeAll(conn, replies.bytes());
           session.writingSince = 0;

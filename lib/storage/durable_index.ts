@@ -15,10 +15,16 @@ import type { Logger } from "../util/log.ts";
 import { plural } from "../util/plural.ts";
 import { DataFileError, type Mutation, SqliteStore, type SyncMode } from "./sqlite_store.ts";
 
-/** Where committed mutations go; {@linkcode SqliteStore} is the real one. */
+/**
+ * Where committed mutations go: {@linkcode SqliteStore} commits synchronously, a PostgreSQL store
+ * asynchronously.
+ */
 export interface MutationStore {
-  /** Persists all of `mutations` atomically, or throws having persisted none. */
-  commit(mutations: readonly Mutation[]): void;
+  /**
+   * Persists all of `mutations` atomically, or throws (or rejects) having persisted none. A
+   * returned promise settles once the commit is decided; until then no other commit starts.
+   */
+  commit(mutations: readonly Mutation[]): void | Promise<void>;
 }
 
 /** Upper bounds, in seconds, of the commit latency histogram's buckets. */
@@ -48,6 +54,12 @@ export interface CommitStats {
   latency: Histogram;
 }
 
+/** A group of mutations committed together, and the promise their replies wait on. */
+interface CommitGroup {
+  applied: AppliedMutation[];
+  done: PromiseWithResolvers<boolean>;
+}
+
 /** A mutation applied in memory and how to take it back. */
 interface AppliedMutation {
   mutation: Mutation;
@@ -69,6 +81,13 @@ export interface DurableIndexOptions {
    * reply from then on must be `ERROR`, and the owner must stop and restart from the store.
    */
   onDiverged: (error: Error) => void;
+  /** Where to count commits, to share the counters between indexes; default: new counters. */
+  commitStats?: CommitStats;
+}
+
+/** Commit counters at zero. */
+export function newCommitStats(): CommitStats {
+  return { commits: 0, failures: 0, latency: new Histogram(COMMIT_LATENCY_BOUNDS) };
 }
 
 /** What {@linkcode DurableIndex.whenDurable} returns once memory and the store disagree. */
@@ -77,12 +96,15 @@ const NEVER_DURABLE = Promise.resolve(false);
 /**
  * Wraps the in-memory index so that every successful mutation is also written to a store. All
  * mutations applied during one turn of the event loop, from every connection, go into one
- * transaction (a group commit) at the end of that turn.
+ * transaction (a group commit) at the end of that turn. With a store that commits asynchronously,
+ * at most one commit is in flight; the mutations applied meanwhile form the next group, committed
+ * as soon as the one in flight succeeds.
  *
  * Callers must not reply before the changes a reply may have observed are durable: after
  * answering a batch of requests, await {@linkcode DurableIndex.whenDurable}. When a commit fails,
  * its mutations are undone in memory, newest first, and `whenDurable` resolves to `false` so that
- * every reply that waited on it can be turned into `ERROR`. Failures are logged once per
+ * every reply that waited on it can be turned into `ERROR`; a later group waiting behind a failed
+ * one is undone with it (it may depend on it) and fails too. Failures are logged once per
  * episode: the first one, and the first success after them with their count. If the undo itself
  * fails, the index stops (see {@linkcode DurableIndexOptions.onDiverged}).
  *
@@ -96,7 +118,7 @@ const NEVER_DURABLE = Promise.resolve(false);
  * const written: unknown[] = [];
  * const durable = new DurableIndex({
  *   index: new PackageIndex(),
- *   store: { commit: (mutations) => written.push(...mutations) },
+ *   store: { commit: (mutations) => void written.push(...mutations) },
  *   logger: createLogger(),
  *   onDiverged: (error) => assert.fail(error),
  * });
@@ -108,19 +130,17 @@ const NEVER_DURABLE = Promise.resolve(false);
  */
 export class DurableIndex implements IndexOperations {
   /** Commit counters and latencies. */
-  readonly commitStats: CommitStats = {
-    commits: 0,
-    failures: 0,
-    latency: new Histogram(COMMIT_LATENCY_BOUNDS),
-  };
+  readonly commitStats: CommitStats;
   readonly #index: PackageIndex;
   readonly #store: MutationStore;
   readonly #logger: Logger;
   readonly #onDiverged: (error: Error) => void;
-  /** Mutations applied in memory since the last commit, oldest first. */
+  /** Mutations applied in memory since the last commit began, oldest first. */
   #pending: AppliedMutation[] = [];
   /** Settles the group of #pending once it is committed (true) or rolled back (false). */
   #group: PromiseWithResolvers<boolean> | undefined;
+  /** The group whose asynchronous commit is in flight. */
+  #inFlight: CommitGroup | undefined;
   #commitTimer: ReturnType<typeof setImmediate> | undefined;
   /** The failed commits since the last one that succeeded, and their changes. */
   #failing = { commits: 0, changes: 0 };
@@ -133,6 +153,7 @@ export class DurableIndex implements IndexOperations {
     this.#store = options.store;
     this.#logger = options.logger;
     this.#onDiverged = options.onDiverged;
+    this.commitStats = options.commitStats ?? newCommitStats();
   }
 
   /**
@@ -187,12 +208,20 @@ export class DurableIndex implements IndexOperations {
    * without awaiting anything.
    */
   whenDurable(): Promise<boolean> | undefined {
-    return this.#diverged ? NEVER_DURABLE : this.#group?.promise;
+    return this.#diverged ? NEVER_DURABLE : (this.#group ?? this.#inFlight?.done)?.promise;
   }
 
-  /** Commits whatever is pending now instead of at the end of the turn, as shutdown needs. */
-  flush(): void {
-    if (this.#pending.length > 0) this.#commit();
+  /**
+   * Commits whatever is pending now instead of at the end of the turn, as shutdown needs, and
+   * resolves once nothing is pending or in flight.
+   */
+  async flush(): Promise<void> {
+    while (!this.#diverged) {
+      if (this.#pending.length > 0 && this.#inFlight === undefined) this.#commit();
+      const settled = this.whenDurable();
+      if (settled === undefined) return;
+      await settled;
+    }
   }
 
   #record(applied: AppliedMutation): void {
@@ -208,19 +237,54 @@ export class DurableIndex implements IndexOperations {
 
   #commit(): void {
     if (this.#commitTimer !== undefined) clearImmediate(this.#commitTimer);
-    const applied = this.#pending;
-    const group = this.#group!;
+    this.#commitTimer = undefined;
+    // The group waits for the commit in flight; that commit's end starts it.
+    if (this.#inFlight !== undefined || this.#diverged) return;
+    const group: CommitGroup = { applied: this.#pending, done: this.#group! };
     this.#pending = [];
     this.#group = undefined;
     const started = performance.now();
+    let committing: void | Promise<void>;
     try {
-      this.#store.commit(applied.map(({ mutation }) => mutation));
+      committing = this.#store.commit(group.applied.map(({ mutation }) => mutation));
     } catch (error) {
-      this.commitStats.failures++;
-      this.#rollBack(applied, error);
-      group.resolve(false);
+      this.#failed(group, error);
       return;
     }
+    if (!(committing instanceof Promise)) {
+      this.#succeeded(group, started);
+      return;
+    }
+    this.#inFlight = group;
+    committing.then(
+      () => {
+        this.#inFlight = undefined;
+        this.#succeeded(group, started);
+        if (this.#pending.length > 0) this.#commit();
+      },
+      (error) => {
+        this.#inFlight = undefined;
+        this.#failed(group, error);
+      },
+    );
+  }
+
+  /**
+   * Undoes a failed group in memory, and with it the group applied while it was in flight (newest
+   * first: the later one may depend on it), and answers both `false`.
+   */
+  #failed(group: CommitGroup, error: unknown): void {
+    this.commitStats.failures++;
+    const later = this.#group;
+    const applied = [...group.applied, ...this.#pending];
+    this.#pending = [];
+    this.#group = undefined;
+    this.#rollBack(applied, error);
+    group.done.resolve(false);
+    later?.resolve(false);
+  }
+
+  #succeeded(group: CommitGroup, started: number): void {
     this.commitStats.latency.record((performance.now() - started) / 1000);
     this.commitStats.commits++;
     const { commits, changes } = this.#failing;
@@ -231,7 +295,7 @@ export class DurableIndex implements IndexOperations {
       );
       this.#failing = { commits: 0, changes: 0 };
     }
-    group.resolve(true);
+    group.done.resolve(true);
   }
 
   /**

@@ -502,6 +502,7 @@ Deno.test("GET /v1/info answers the counters as JSON", async () => {
       overlong: 0,
       bytes: { received: GRAPH.length + traffic.length, sent: 7 * 3 + 3 + 5 + 5 + 6 },
       slowlog: { thresholdMs: 5, recorded: 0 },
+      replication: null,
     });
   });
 });

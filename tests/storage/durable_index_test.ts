@@ -137,3 +137,83 @@ Deno.test("DurableIndex stops committing and answers nothing durable once an und
   assert.equal(commits, 1, "nothing was committed after the divergence");
   assert.equal(diverged.length, 1);
 });
+
+/** A store whose commits settle only when the test says so. */
+class ManualStore implements MutationStore {
+  inFlight: { mutations: Mutation[]; settle: PromiseWithResolvers<void> }[] = [];
+  commit(mutations: readonly Mutation[]): Promise<void> {
+    const settle = Promise.withResolvers<void>();
+    this.inFlight.push({ mutations: [...mutations], settle });
+    return settle.promise;
+  }
+}
+
+function setUpAsync() {
+  const index = new PackageIndex();
+  const store = new ManualStore();
+  const durable = new DurableIndex({
+    index,
+    store,
+    logger: recordingLogger(),
+    onDiverged: (error) => assert.fail(error),
+  });
+  return { index, store, durable };
+}
+
+Deno.test("DurableIndex with an asynchronous store keeps one commit in flight; later changes form the next group", async () => {
+  const { durable, store } = setUpAsync();
+  durable.index("gmp", []);
+  const first = durable.whenDurable()!;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(store.inFlight.length, 1);
+  durable.index("isl", ["gmp"]);
+  durable.index("cloog", ["isl"]);
+  const second = durable.whenDurable()!;
+  assert.notEqual(second, first);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(store.inFlight.length, 1, "the second group waits for the first commit");
+  store.inFlight[0]!.settle.resolve();
+  assert.equal(await first, true);
+  assert.equal(store.inFlight.length, 2, "the second group is committed once the first succeeds");
+  assert.deepEqual(store.inFlight[1]!.mutations.map(({ name }) => name), ["isl", "cloog"]);
+  store.inFlight[1]!.settle.resolve();
+  assert.equal(await second, true);
+  assert.equal(durable.whenDurable(), undefined);
+  assert.equal(durable.commitStats.commits, 2);
+});
+
+Deno.test("DurableIndex with an asynchronous store undoes a failed group and the group behind it", async () => {
+  const { durable, store, index } = setUpAsync();
+  durable.index("gmp", []);
+  const committed = durable.whenDurable()!;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  store.inFlight[0]!.settle.resolve();
+  assert.equal(await committed, true);
+  durable.index("isl", ["gmp"]);
+  const failing = durable.whenDurable()!;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  durable.index("cloog", ["isl"]); // depends on the change in flight
+  durable.remove("gmp"); // refused: isl depends on it
+  const behind = durable.whenDurable()!;
+  assert.equal(durable.has("cloog"), true, "applied in memory at once");
+  store.inFlight[1]!.settle.reject(new Error("connection lost"));
+  assert.deepEqual([await failing, await behind], [false, false]);
+  assert.deepEqual([index.has("gmp"), index.has("isl"), index.has("cloog")], [true, false, false]);
+  assert.equal(durable.whenDurable(), undefined);
+  assert.equal(store.inFlight.length, 2, "the group behind the failure is never sent");
+  assert.equal(durable.commitStats.failures, 1);
+});
+
+Deno.test("DurableIndex flush resolves once nothing is pending or in flight", async () => {
+  const { durable, store } = setUpAsync();
+  durable.index("gmp", []);
+  const flushed = durable.flush();
+  assert.equal(store.inFlight.length, 1, "flush commits at once");
+  let done = false;
+  flushed.then(() => done = true);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(done, false);
+  store.inFlight[0]!.settle.resolve();
+  await flushed;
+  assert.equal(durable.whenDurable(), undefined);
+});
