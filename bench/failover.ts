@@ -77,6 +77,8 @@ interface RunResult {
   lostInPostgres: number;
   /** Writes acknowledged by a deposed leader. */
   deposed: number;
+  /** Requests sent straight to the old leader after the fault, and how many it acknowledged. */
+  oldLeader: { sent: number; acked: number };
   /** `FAIL` replies: a dependency acknowledged earlier was missing. */
   failed: number;
   /** What is wrong with the survivor's state; empty when the invariants hold. */
@@ -265,6 +267,13 @@ async function drill(fault: Fault, run: number): Promise<RunResult> {
     lost: check.lost,
     lostInPostgres: check.lostInPostgres,
     deposed: observer.countDeposed(leader.name, directAcks, faultAt),
+    oldLeader: {
+      sent: direct.reduce(
+        (sum, writer) => sum + writer.sends.filter((at) => at > faultAt).length,
+        0,
+      ),
+      acked: directAcks.filter(({ sentAt }) => sentAt > faultAt).length,
+    },
     failed: [...writers, ...direct].reduce((sum, writer) => sum + writer.unexpected, 0),
     violations: check.violations,
   };
@@ -389,12 +398,13 @@ function seconds(ms: number | undefined): string {
 }
 
 function describeRun(result: RunResult): string {
-  return `${result.fault} run ${result.run}: writes OK again after ${
-    seconds(result.recoveredMs)
-  } s (all writers ${seconds(result.allWritersMs)} s, takeover seen ${
-    seconds(result.takeoverMs)
-  } s); ${result.acked} acknowledged, ${result.lost} lost (${result.lostInPostgres} in ` +
-    `PostgreSQL), ${result.deposed} by a deposed leader, ${result.failed} FAIL; invariants ${
+  const after = (ms: number | undefined) => ms === undefined ? "never" : `${seconds(ms)} s`;
+  const { sent, acked } = result.oldLeader;
+  return `${result.fault} run ${result.run}: writes OK again after ${after(result.recoveredMs)} ` +
+    `(all writers ${after(result.allWritersMs)}, takeover seen ${after(result.takeoverMs)}); ` +
+    `${result.acked} acknowledged, ${result.lost} lost (${result.lostInPostgres} in PostgreSQL), ` +
+    `${result.failed} FAIL; the old leader acknowledged ${acked} of ${sent} requests sent to it ` +
+    `directly after the fault, ${result.deposed} of them while another led; invariants ${
       result.violations.length === 0 ? "hold" : `broken: ${result.violations.join("; ")}`
     }`;
 }

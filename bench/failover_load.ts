@@ -31,6 +31,8 @@ export interface Ack {
 export class Writer {
   /** Every write acknowledged with `OK`, in order. */
   readonly acks: Ack[] = [];
+  /** `performance.now()` at each request sent. */
+  readonly sends: number[] = [];
   /** Replies that were `FAIL` (a dependency acknowledged earlier is missing) or unknown. */
   unexpected = 0;
   /** Replies that were `ERROR` (a commit failed: not acknowledged, sent again). */
@@ -78,6 +80,7 @@ export class Writer {
           const name = `${this.#prefix}${sequence}`;
           const dependency = this.acks.at(-1)?.name ?? "";
           const sentAt = performance.now();
+          this.sends.push(sentAt);
           await writeAll(conn, encoder.encode(`INDEX|${name}|${dependency}\n`));
           const code = await reader.next();
           if (code === null) break;
