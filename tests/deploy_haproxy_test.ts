@@ -14,8 +14,10 @@ import {
   findHaproxy,
   freePort,
   readDeployConfig,
+  type RunningHaproxy,
   startHaproxy,
 } from "./support/haproxy.ts";
+import { isStandalone, PkgindexProcess } from "./support/pkgindex_process.ts";
 
 const haproxy = await findHaproxy();
 const encoder = new TextEncoder();
@@ -168,31 +170,16 @@ Deno.test({
   name: "HAProxy routes the protocol to a pkgindex without PostgreSQL, which is its own leader",
   ignore: haproxy.ignore,
   fn: async () => {
-    const port = freePort();
-    const httpPort = freePort();
-    const server = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net=127.0.0.1",
-        "--allow-env",
-        "main.ts",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "--http-port",
-        String(httpPort),
-      ],
-      cwd: new URL("..", import.meta.url).pathname,
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const proxy = await startHaproxy(haproxy.path!, {
-      backends: [{ name: "standalone", port, httpPort }],
+    const server = await PkgindexProcess.start({
+      name: "standalone",
+      port: freePort(),
+      httpPort: freePort(),
     });
+    let proxy: RunningHaproxy | undefined;
     try {
-      await proxy.waitForLeader("standalone", 30_000);
+      await server.waitFor(isStandalone, { timeoutMs: 30_000, what: "standalone" });
+      proxy = await startHaproxy(haproxy.path!, { backends: [server.backend] });
+      await proxy.waitForLeader("standalone");
       const conn = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
       try {
         await writeAll(conn, encoder.encode("INDEX|a|\nQUERY|a|\n"));
@@ -205,9 +192,8 @@ Deno.test({
         closeQuietly(conn);
       }
     } finally {
-      await proxy.stop();
-      server.kill("SIGTERM");
-      await server.status;
+      await proxy?.stop();
+      await server.stop();
     }
   },
 });

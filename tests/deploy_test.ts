@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { SERVE_ENV_VARIABLES, SERVE_FLAGS } from "../lib/cli/serve.ts";
 import { METRIC_NAMES } from "../lib/ops/metrics.ts";
+import { freePort } from "./support/haproxy.ts";
+import { PkgindexProcess } from "./support/pkgindex_process.ts";
 
 const deployFile = (name: string) =>
   Deno.readTextFile(new URL(`../deploy/${name}`, import.meta.url));
@@ -104,30 +106,15 @@ Deno.test("the PostgreSQL unit listens where HAProxy sends clients and checks he
 
 Deno.test("the server answers 200 on the health path HAProxy checks, without PostgreSQL", async () => {
   const { healthPath } = await readHaproxyConfig();
-  const server = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net=127.0.0.1", "--allow-env", "main.ts", "serve", "--host=127.0.0.1"]
-      .concat(["--port=0", "--http-port=0"]),
-    cwd: new URL("..", import.meta.url).pathname,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const log = server.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  const httpPort = freePort();
+  const server = await PkgindexProcess.start({ name: "standalone", port: freePort(), httpPort });
   try {
-    let text = "";
-    let httpPort: string | undefined;
-    while (httpPort === undefined) {
-      const { value, done } = await log.read();
-      assert.ok(!done, `the server started: ${text}`);
-      text += value;
-      httpPort = /over HTTP on 127\.0\.0\.1:(\d+)/.exec(text)?.[1];
-    }
+    await server.waitFor((health) => health !== undefined, { timeoutMs: 30_000, what: "up" });
     const response = await fetch(`http://127.0.0.1:${httpPort}${healthPath}`);
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), { role: "standalone" });
   } finally {
-    server.kill("SIGTERM");
-    await log.cancel();
-    await server.status;
+    await server.stop();
   }
 });
 

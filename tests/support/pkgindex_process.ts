@@ -17,12 +17,12 @@ export interface PkgindexProcessOptions {
   port: number;
   /** Its HTTP port on 127.0.0.1 (`/v1/health`, `/v1/info`, `/metrics`). */
   httpPort: number;
-  /** The `--data` URL, `postgres://…`. */
-  data: string;
+  /** The `--data` URL, `postgres://…`; memory only when absent. */
+  data?: string;
   /** `--lease` in seconds; the server's default when absent. */
   lease?: number;
-  /** The file its standard output and error are appended to. */
-  logPath: string;
+  /** The file its standard output and error are appended to. Default: none (`/dev/null`). */
+  logPath?: string;
 }
 
 /** What `/v1/health` said: the status and the role, or `undefined` when it did not answer. */
@@ -82,7 +82,7 @@ export class PkgindexProcess {
   /** Starts it again after it exited, on the same ports and database. */
   async start(): Promise<void> {
     if (this.#running) throw new Error(`Cannot start ${this.name}: it is running`);
-    const { port, httpPort, data, lease, logPath } = this.options;
+    const { port, httpPort, data, lease, logPath = "/dev/null" } = this.options;
     const args = [
       "run",
       ...START_FLAGS,
@@ -94,8 +94,7 @@ export class PkgindexProcess {
       String(port),
       "--http-port",
       String(httpPort),
-      "--data",
-      data,
+      ...(data === undefined ? [] : ["--data", data]),
       ...(lease === undefined ? [] : ["--lease", String(lease)]),
     ];
     const log = await Deno.open(logPath, { create: true, append: true });
@@ -210,7 +209,7 @@ export class PkgindexProcess {
 
   /** The last `lines` lines (default 15) of its log. */
   async logTail(lines = 15): Promise<string> {
-    const text = await Deno.readTextFile(this.options.logPath).catch(() => "");
+    const text = await Deno.readTextFile(this.options.logPath ?? "/dev/null").catch(() => "");
     return text.trimEnd().split("\n").slice(-lines).join("\n");
   }
 
@@ -236,6 +235,11 @@ export class PkgindexProcess {
 /** Whether `health` says the process leads (200 `leader`). */
 export function isLeader(health: Health): boolean {
   return health?.status === 200 && health.role === "leader";
+}
+
+/** Whether `health` says the process runs without PostgreSQL (200 `standalone`). */
+export function isStandalone(health: Health): boolean {
+  return health?.status === 200 && health.role === "standalone";
 }
 
 /** Whether `health` says the process is a standby (503 `standby`). */
