@@ -113,7 +113,10 @@ export class Writer {
  * acknowledged after its first disruption (drop or `ERROR`) since then; 0 when nothing disrupted
  * it, `undefined` when it never wrote again.
  */
-export function recoveredAfter(writer: Writer, since: number): number | undefined {
+export function recoveredAfter(
+  writer: Pick<Writer, "acks" | "disruptions">,
+  since: number,
+): number | undefined {
   const disrupted = writer.disruptions.find((at) => at >= since);
   if (disrupted === undefined) return 0;
   const ack = writer.acks.find(({ sentAt }) => sentAt > disrupted);
