@@ -63,9 +63,12 @@ const log = (line: string) => Deno.stderr.writeSync(new TextEncoder().encode(`${
 interface RunResult {
   fault: Fault;
   run: number;
-  /** Milliseconds from the fault to the first write acknowledged through HAProxy. */
+  /**
+   * Milliseconds from the fault until the first writer the fault disrupted had a write
+   * acknowledged through HAProxy again (see `recoveredAfter`); 0 when it disrupted none.
+   */
   recoveredMs: number | undefined;
-  /** Milliseconds from the fault until every writer had a write acknowledged again. */
+  /** The same until the last disrupted writer had; `undefined` if one never did. */
   allWritersMs: number | undefined;
   /** Milliseconds from the fault until another process was seen leading. */
   takeoverMs: number | undefined;
