@@ -47,7 +47,8 @@ export class PkgindexProcess {
   #exited: Promise<Deno.CommandStatus> | undefined;
   #running = false;
 
-  private constructor(options: PkgindexProcessOptions) {
+  /** A process not started yet (see {@linkcode start}). */
+  constructor(options: PkgindexProcessOptions) {
     this.options = options;
   }
 
@@ -79,7 +80,7 @@ export class PkgindexProcess {
     return this.#running;
   }
 
-  /** Starts it again after it exited, on the same ports and database. */
+  /** Starts it, or starts it again after it exited, on the same ports and database. */
   async start(): Promise<void> {
     if (this.#running) throw new Error(`Cannot start ${this.name}: it is running`);
     const { port, httpPort, data, lease, logPath = "/dev/null" } = this.options;
