@@ -169,6 +169,8 @@ export class PostgresSession {
   readonly backendPid: number;
   readonly #sql: postgres.Sql;
   readonly #password: string;
+  /** How long a query may take before the session is given up (two leases). */
+  readonly #queryTimeoutMs: number;
   #closed = false;
   #onClose: (() => void) | undefined;
   /** The end of the queue of queries: each waits for the one before. */
@@ -176,9 +178,10 @@ export class PostgresSession {
 
   private constructor(
     sql: postgres.Sql,
-    opened: { target: PostgresTarget; backendPid: number },
+    opened: { target: PostgresTarget; backendPid: number; lease: number },
   ) {
     this.#sql = sql;
+    this.#queryTimeoutMs = 2000 * opened.lease;
     this.display = opened.target.display;
     this.#password = opened.target.password;
     this.backendPid = opened.backendPid;
@@ -244,7 +247,7 @@ export class PostgresSession {
         { cause: error },
       );
     }
-    const session = new PostgresSession(sql, { target, backendPid });
+    const session = new PostgresSession(sql, { target, backendPid, lease: options.lease });
     link.session = session;
     if (link.closedEarly) session.#markClosed();
     return session;
@@ -313,6 +316,7 @@ export class PostgresSession {
   loadSnapshot(): Promise<Snapshot> {
     return this.#query(
       "load the index",
+      { timeout: false },
       (sql) =>
         sql.begin("isolation level repeatable read read only", async (sql) => {
           const [position] = await sql`SELECT coalesce(max(seq), 0) AS seq FROM pkgindex_changes`;
@@ -448,15 +452,31 @@ export class PostgresSession {
 
   /**
    * Runs `run` after every query queued before it, unless the session is closed; its errors are
-   * rethrown with `action` and the database named, and the password masked.
+   * rethrown with `action` and the database named, and the password masked. A query that takes
+   * longer than two leases (a network that went silent: TCP alone may take minutes to say so)
+   * ends the session; loading the index is exempt (`timeout: false`).
    */
-  #query<T>(action: string, run: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  #query<T>(
+    action: string,
+    ...[options, run]: [{ timeout: false }, Runner<T>] | [Runner<T>]
+  ): Promise<T> {
+    const runner = run ?? (options as Runner<T>);
+    const timeoutMs = run === undefined ? this.#queryTimeoutMs : undefined;
     const result = this.#tail.then(async () => {
       if (this.#closed) {
         throw new Error(`Cannot ${action} on database ${this.display}: its session has ended`);
       }
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        return await run(this.#sql);
+        const running = runner(this.#sql);
+        if (timeoutMs === undefined) return await running;
+        const timedOut = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            reject(new Error(`no answer within ${timeoutMs / 1000} s; the session is given up`));
+            void this.close();
+          }, timeoutMs);
+        });
+        return await Promise.race([running, timedOut]);
       } catch (error) {
         if (error instanceof DataFileError) throw error;
         throw new Error(
@@ -465,12 +485,17 @@ export class PostgresSession {
           }`,
           { cause: error },
         );
+      } finally {
+        clearTimeout(timer);
       }
     });
     this.#tail = result.catch(() => {});
     return result;
   }
 }
+
+/** What {@linkcode PostgresSession} runs on its connection. */
+type Runner<T> = (sql: postgres.Sql) => Promise<T>;
 
 /** The dependency list stored for `name` ("a,b,c"), checked. */
 function parseDependencies(name: string, list: string): string[] {

@@ -454,6 +454,7 @@ export class Replication {
    * waits for that, reconnects and follows the log again.
    */
   #lose(reason: string): void {
+    if (this.#role === "candidate" && this.#session === undefined) return; // already lost
     const wasLeader = this.#role === "leader";
     this.#role = "candidate";
     this.#leaseUntil = 0;

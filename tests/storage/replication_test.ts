@@ -287,6 +287,26 @@ async function runTests(test: Test): Promise<void> {
     assert.equal(b.index.has("gmp"), false);
   });
 
+  await test("after PostgreSQL restarts, the processes reconnect and one leads again with all that was committed", async ({ cluster, open }) => {
+    const a = await open();
+    const b = await open();
+    await a.step();
+    await b.step();
+    a.operations.indexRequest(names("gmp", []));
+    assert.equal(await a.operations.whenDurable!(), true);
+    await cluster.restart();
+    await waitUntil(() => a.role === "candidate" && b.role === "candidate");
+    assert.equal(a.mayAnswer(), false);
+    await a.step(); // reconnects and takes the lock again: nobody else holds it
+    await b.step();
+    assert.deepEqual([a.role, b.role], ["leader", "standby"]);
+    assert.equal(a.status().epoch, 2);
+    a.operations.indexRequest(names("isl", ["gmp"]));
+    assert.equal(await a.operations.whenDurable!(), true);
+    await b.step();
+    assert.deepEqual(b.index.dependenciesOf("isl"), ["gmp"]);
+  });
+
   await test("a standby reloads when the log no longer holds the next change", async ({ cluster, database, open }) => {
     const a = await open();
     const b = await open();
