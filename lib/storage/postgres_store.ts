@@ -127,6 +127,8 @@ export interface Change {
 export interface ChangeBatch {
   /** The changes after the position asked for, oldest first, up to the limit. */
   changes: Change[];
+  /** Whether this session holds the leader lock (when the read tried to take it). */
+  leaderLock: boolean;
   /** The epoch of the current leader. */
   epoch: number;
   /** The oldest change the log still holds (0 when it is empty). */
@@ -347,14 +349,6 @@ export class PostgresSession {
     );
   }
 
-  /** Tries to take the leader lock without waiting; `true` when this session now holds it. */
-  tryLeaderLock(): Promise<boolean> {
-    return this.#query("take the leader lock", async (sql) => {
-      const [row] = await sql`SELECT pg_try_advisory_lock(${LOCK_CLASS}, ${LEADER_LOCK}) AS held`;
-      return row!.held === true;
-    });
-  }
-
   /**
    * Bumps the epoch and records `holder` as the leader; resolves to the new epoch. Waits for any
    * commit of the previous leader still in flight: from then on, that leader can commit nothing.
@@ -380,11 +374,21 @@ export class PostgresSession {
     });
   }
 
-  /** The changes after `seq`, up to `limit` of them, and where the log begins and ends. */
-  readChanges(seq: number, limit: number): Promise<ChangeBatch> {
+  /**
+   * The changes after `seq`, up to `limit` of them, and where the log begins and ends. With
+   * `tryLeaderLock`, the same round trip also tries to take the leader lock without waiting (a
+   * standby's poll); {@linkcode ChangeBatch.leaderLock} says whether this session now holds it.
+   */
+  readChanges(
+    seq: number,
+    options: { limit: number; tryLeaderLock: boolean },
+  ): Promise<ChangeBatch> {
+    const { limit, tryLeaderLock } = options;
     return this.#query("read the change log", async (sql) => {
       const [row] = await sql`
-        SELECT (SELECT epoch FROM pkgindex_leader) AS epoch,
+        SELECT CASE WHEN ${tryLeaderLock}::boolean
+                    THEN pg_try_advisory_lock(${LOCK_CLASS}, ${LEADER_LOCK}) ELSE false END AS locked,
+               (SELECT epoch FROM pkgindex_leader) AS epoch,
                (SELECT coalesce(min(seq), 0) FROM pkgindex_changes) AS first,
                (SELECT coalesce(max(seq), 0) FROM pkgindex_changes) AS last,
                coalesce(extract(epoch FROM clock_timestamp() - (
@@ -395,6 +399,7 @@ export class PostgresSession {
                       WHERE seq > ${seq} ORDER BY seq LIMIT ${limit}) AS c) AS changes`;
       const rows = row!.changes as [number, string, string, string | null][];
       return {
+        leaderLock: row!.locked === true,
         epoch: Number(row!.epoch),
         first: Number(row!.first),
         last: Number(row!.last),

@@ -238,11 +238,12 @@ export class Replication {
       }
       const session = await this.#connected();
       if (session === undefined) return;
-      if (await session.tryLeaderLock()) {
-        await this.#takeOver(session);
-      } else {
-        await this.#follow(session);
-      }
+      const batch = await session.readChanges(this.#applied, {
+        limit: READ_BATCH,
+        tryLeaderLock: true,
+      });
+      await this.#replay(session, batch);
+      if (batch.leaderLock) await this.#takeOver(session);
     } catch (error) {
       this.#lose(`${errorMessage(error)}`);
     }
@@ -406,21 +407,26 @@ export class Replication {
     );
   }
 
-  /**
-   * Replays one batch of the log into the index; resolves to whether more may follow. Reloads the
-   * whole index when the log no longer holds the next change or the replica cannot apply it.
-   */
+  /** Reads and replays one batch of the log; resolves to whether more may follow. */
   async #follow(session: PostgresSession): Promise<boolean> {
-    const batch = await session.readChanges(this.#applied, READ_BATCH);
+    const batch = await session.readChanges(this.#applied, {
+      limit: READ_BATCH,
+      tryLeaderLock: false,
+    });
+    await this.#replay(session, batch);
+    return batch.changes.length === READ_BATCH;
+  }
+
+  /**
+   * Replays `batch` into the index. Reloads the whole index instead when the log no longer holds
+   * the next change or the replica cannot apply it.
+   */
+  async #replay(session: PostgresSession, batch: ChangeBatch): Promise<void> {
     if (this.#role !== "leader") this.#epoch = batch.epoch;
     // The lag is what this poll found before replaying: how far behind the replica had fallen.
     this.#lagChanges = Math.max(0, batch.last - this.#applied);
     this.#lagSeconds = this.#lagChanges === 0 ? 0 : batch.behindSeconds;
-    if (batch.last > this.#applied && !this.#canReplay(batch)) {
-      await this.#reload(session);
-      return false;
-    }
-    return batch.changes.length === READ_BATCH;
+    if (batch.last > this.#applied && !this.#canReplay(batch)) await this.#reload(session);
   }
 
   /** Applies `batch` in order; `false` if its first change is not the next one or one fails. */
