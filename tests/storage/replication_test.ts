@@ -220,6 +220,26 @@ async function runTests(test: Test): Promise<void> {
     assert.deepEqual(stored, [{ name: "gmp" }]);
   });
 
+  await test("the commit function refuses a backend other than the lock holder, and a stale epoch", async ({ cluster, database, open }) => {
+    const a = await open();
+    await a.step();
+    const epoch = a.status().epoch;
+    const commit = (pid: string, epoch: number) =>
+      cluster.sql(`SELECT pkgindex_commit(${pid}, ${epoch}, 1, 'index', 'gmp', '', 100)`, database);
+    await assert.rejects(
+      commit("12345", epoch),
+      /pkgindex: this session \(pid \d+\) is not the one that took the leader lock \(pid 12345\)/,
+    );
+    await assert.rejects(
+      commit("pg_backend_pid()", epoch - 1),
+      new RegExp(`pkgindex: epoch ${epoch - 1} no longer leads: another process took over`),
+    );
+    await commit("pg_backend_pid()", epoch); // the checks pass; the caller's own session commits
+    assert.deepEqual(await cluster.sql("SELECT name FROM pkgindex_packages", database), [
+      { name: "gmp" },
+    ]);
+  });
+
   await test("a commit that fails for another reason is undone and answered ERROR, and the leader stays", async ({ cluster, database, open }) => {
     const a = await open();
     await a.step();
