@@ -70,7 +70,10 @@ LANGUAGE plpgsql AS $$
 DECLARE
   v_kinds text[] := string_to_array(p_kinds, ',');
   v_names text[] := string_to_array(p_names, ',');
-  v_dependencies text[] := string_to_array(p_dependencies, ';');
+  -- One list per change; '' alone is one empty list, which string_to_array would make no list.
+  v_dependencies text[] := CASE WHEN p_dependencies = ''
+    THEN array_fill(''::text, ARRAY[cardinality(v_names)])
+    ELSE string_to_array(p_dependencies, ';') END;
   v_last bigint := p_first + cardinality(v_names) - 1;
 BEGIN
   IF pg_backend_pid() <> p_pid THEN
@@ -85,18 +88,24 @@ BEGIN
   IF p_first <> (SELECT coalesce(max(seq), 0) + 1 FROM pkgindex_changes) THEN
     RAISE EXCEPTION 'pkgindex: change % does not follow the last change in the log', p_first;
   END IF;
+  IF cardinality(v_kinds) <> cardinality(v_names)
+     OR cardinality(v_dependencies) <> cardinality(v_names) THEN
+    RAISE EXCEPTION 'pkgindex: a commit of % names has % kinds and % dependency lists',
+      cardinality(v_names), cardinality(v_kinds), cardinality(v_dependencies);
+  END IF;
+  -- Arrays are unnested together, never subscripted: v[i] walks a text array from its start.
   INSERT INTO pkgindex_changes (seq, epoch, kind, name, dependencies)
-    SELECT p_first + ord - 1, p_epoch, k, n, CASE k WHEN 'index' THEN coalesce(v_dependencies[ord], '') END
-    FROM unnest(v_kinds, v_names) WITH ORDINALITY AS u(k, n, ord);
+    SELECT p_first + ord - 1, p_epoch, k, n, CASE k WHEN 'index' THEN d END
+    FROM unnest(v_kinds, v_names, v_dependencies) WITH ORDINALITY AS u(k, n, d, ord);
   DELETE FROM pkgindex_packages p
     USING (SELECT DISTINCT ON (n) n, k
            FROM unnest(v_kinds, v_names) WITH ORDINALITY AS u(k, n, ord)
            ORDER BY n, ord DESC) AS latest
     WHERE p.name = latest.n AND latest.k = 'remove';
   INSERT INTO pkgindex_packages (name, dependencies)
-    SELECT n, coalesce(v_dependencies[ord], '')
-    FROM (SELECT DISTINCT ON (n) n, k, ord
-          FROM unnest(v_kinds, v_names) WITH ORDINALITY AS u(k, n, ord)
+    SELECT n, d
+    FROM (SELECT DISTINCT ON (n) n, k, d
+          FROM unnest(v_kinds, v_names, v_dependencies) WITH ORDINALITY AS u(k, n, d, ord)
           ORDER BY n, ord DESC) AS latest
     WHERE k = 'index'
     ON CONFLICT (name) DO UPDATE SET dependencies = excluded.dependencies;
