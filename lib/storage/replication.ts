@@ -35,6 +35,8 @@ export const DEFAULT_LEASE = 3;
 export const MAX_LEASE = 5;
 /** How many changes the log keeps: a standby further behind reloads the whole index. */
 export const DEFAULT_RETAIN = 100_000;
+/** Milliseconds between two attempts to connect while the database cannot be reached. */
+export const UNREACHABLE_RETRY_MS = 100;
 /** Changes read per round trip while following the log. */
 const READ_BATCH = 10_000;
 
@@ -251,7 +253,8 @@ export class Replication {
 
   /**
    * Runs {@linkcode Replication.step} until {@linkcode Replication.close}: every `pollMs` while
-   * following (default 25), every third of the lease while leading.
+   * following (default 25), every sixth of the lease while leading (a renewal once a third of it
+   * has passed), and every {@linkcode UNREACHABLE_RETRY_MS} while the database cannot be reached.
    */
   run(pollMs = 25): void {
     if (this.#running !== undefined) return;
@@ -261,7 +264,11 @@ export class Replication {
       while (!stopped) {
         await this.step();
         if (stopped) break;
-        const delay = this.#role === "leader" ? this.#leaseMs / 6 : pollMs;
+        const delay = this.#role === "leader"
+          ? this.#leaseMs / 6
+          : this.#unreachable
+          ? UNREACHABLE_RETRY_MS
+          : pollMs;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
           wake = () => {
