@@ -19,7 +19,7 @@ import { errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { plural } from "../util/plural.ts";
 import { type CommitStats, DurableIndex, newCommitStats } from "./durable_index.ts";
-import { type ChangeBatch, isFencedOut, PostgresSession } from "./postgres_store.ts";
+import { type ChangeBatch, isFencedOut, PostgresSession, type Snapshot } from "./postgres_store.ts";
 import type { PostgresTarget } from "./postgres_url.ts";
 import type { Mutation } from "./sqlite_store.ts";
 
@@ -146,7 +146,7 @@ export class Replication {
 
   private constructor(
     options: ReplicationOptions,
-    opened: { session: PostgresSession; index: PackageIndex; applied: number },
+    opened: { index: PackageIndex; applied: number },
   ) {
     this.#target = options.target;
     this.#leaseMs = (options.lease ?? DEFAULT_LEASE) * 1000;
@@ -156,32 +156,31 @@ export class Replication {
     this.#clock = options.clock ?? (() => performance.now());
     this.#holder = options.holder ?? `pid ${Deno.pid}`;
     this.#retain = options.retain ?? DEFAULT_RETAIN;
-    this.#session = opened.session;
     this.#index = opened.index;
     this.#applied = opened.applied;
-    this.#role = "standby";
-    this.#watch(opened.session);
     this.operations = forwardingOperations(() => this.#durable);
   }
 
   /**
    * Connects to the database, creates the schema in an empty database (or checks it), and loads
-   * the index. The process starts as a standby; {@linkcode Replication.step} may make it lead.
+   * the index. The process starts as a candidate; its first {@linkcode Replication.step} opens
+   * the session it follows the log and may lead with. (Not the loading one: building a large
+   * index takes longer than PostgreSQL lets a session sit idle.)
    * Throws when the database cannot be reached, is foreign, or holds an inconsistent index, with
    * one sentence that shows the database with its password masked.
    */
   static async open(options: ReplicationOptions): Promise<Replication> {
     const lease = options.lease ?? DEFAULT_LEASE;
     const session = await PostgresSession.open(options.target, { lease });
+    let snapshot: Snapshot;
     try {
       await session.prepareSchema();
-      const snapshot = await session.loadSnapshot();
-      const index = indexOf(snapshot.entries, options.target.display);
-      return new Replication(options, { session, index, applied: snapshot.seq });
-    } catch (error) {
+      snapshot = await session.loadSnapshot();
+    } finally {
       await session.close();
-      throw error;
     }
+    const index = indexOf(snapshot.entries, options.target.display);
+    return new Replication(options, { index, applied: snapshot.seq });
   }
 
   /** The index as this process knows it: the leader's, or the standby's replica. */
