@@ -345,7 +345,7 @@ function httpPortOf(
     httpPort: deprecatedPort,
     warnings: [
       `${deprecated} is deprecated; use ${replacement}. The HTTP listener binds --http-host ` +
-      "(default 127.0.0.1), not --host.",
+      `(default ${SERVE_FLAGS["http-host"].defaultValue}), not --host.`,
     ],
   };
 }

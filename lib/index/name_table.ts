@@ -14,7 +14,7 @@
  * @module
  */
 
-import { nameFromBytes } from "../protocol/names.ts";
+import { MAX_NAME_BYTES, nameFromBytes } from "../protocol/names.ts";
 import { NameHasher } from "./name_hash.ts";
 
 /** Options for {@linkcode NameTable}. */
@@ -28,13 +28,11 @@ export interface NameTableOptions {
 
 const INITIAL_SLOTS = 1024;
 const INITIAL_ARENA_BYTES = 16 * 1024;
-/** The longest name the table stores: a slot keeps its name's length in one byte. */
-const MAX_NAME_BYTES = 255;
 
 /**
- * A two-way mapping between names (byte strings of 1 to 255 bytes) and slots: each name added
- * gets the lowest-numbered free slot, so slots stay dense and can index typed arrays. Slots of
- * removed names are reused.
+ * A two-way mapping between names (byte strings of 1 to {@linkcode MAX_NAME_BYTES} bytes, the
+ * protocol's limit) and slots: each name added gets the lowest-numbered free slot, so slots stay
+ * dense and can index typed arrays. Slots of removed names are reused.
  *
  * A name is passed as `bytes[start, end)`; the caller hashes it once with
  * {@linkcode NameTable.hash} and hands the hash to {@linkcode NameTable.find},
@@ -65,7 +63,7 @@ export class NameTable {
   #arenaGarbage = 0;
   /** Slot → where its name starts in the arena, or -1 for a free slot. */
   #nameStarts = new Int32Array(INITIAL_SLOTS).fill(-1);
-  /** Slot → its name's length in bytes. */
+  /** Slot → its name's length in bytes (one byte holds {@linkcode MAX_NAME_BYTES}). */
   #nameLengths = new Uint8Array(INITIAL_SLOTS);
   /** Free slots below #slotCount, as a stack. */
   #freeSlots = new Int32Array(64);
@@ -122,13 +120,15 @@ export class NameTable {
 
   /**
    * Stores the name `bytes[start, end)`, which must be absent, under its `hash`, copying its
-   * bytes, and returns its new slot. Throws a `RangeError` for an empty name or one over 255
-   * bytes: the protocol never lets one through.
+   * bytes, and returns its new slot. Throws a `RangeError` for an empty name or one over
+   * {@linkcode MAX_NAME_BYTES} bytes: the protocol never lets one through.
    */
   insert(hash: number, bytes: Uint8Array, start: number, end: number): number {
     const length = end - start;
     if (length < 1 || length > MAX_NAME_BYTES) {
-      throw new RangeError(`Cannot store a name of ${length} bytes: names are 1 to 255 bytes`);
+      throw new RangeError(
+        `Cannot store a name of ${length} bytes: names are 1 to ${MAX_NAME_BYTES} bytes`,
+      );
     }
     if ((this.#size + 1) * 2 > this.#bucketHashes.length) this.#growBuckets();
     const slot = this.#freeCount > 0 ? this.#freeSlots[--this.#freeCount]! : this.#newSlot();

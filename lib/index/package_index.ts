@@ -60,7 +60,10 @@ export class PackageIndex implements IndexOperations {
   #edgesGarbage = 0;
   #firstEdge = new Int32Array(1024);
   #degree = new Int32Array(1024);
-  /** Slot → how many indexed packages depend on it. Derived from the edges; kept for speed. */
+  /**
+   * Slot → how many indexed packages depend on it. Stored, though the edges say it too: REMOVE
+   * must know at once. #setDependencies keeps it with the edges; a test checks they agree.
+   */
   #dependentCounts = new Int32Array(1024);
   /** Slot → last generation that visited it; lets one walk mark slots without allocating a set. */
   #marks = new Uint32Array(1024);

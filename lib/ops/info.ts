@@ -91,7 +91,7 @@ export function serverInfo(source: InfoSource): ServerInfo {
     requests,
     malformed: stats.malformedRequests,
     overlong: stats.overlongLines,
-    bytes: { received: stats.bytesRead, sent: stats.bytesWritten },
+    bytes: { received: stats.bytesReceived, sent: stats.bytesSent },
     slowlog: { thresholdMs: slowlog.thresholdMs, recorded: slowlog.recorded },
     ...(commits === undefined ? {} : {
       commits: {

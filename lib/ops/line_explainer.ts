@@ -18,7 +18,7 @@ import { type Command, COMMAND_TABLE } from "../protocol/command_table.ts";
 import type { Reply } from "../protocol/replies.ts";
 import {
   describeProblem,
-  PROBLEMS,
+  type Problem,
   requestDependencies,
   RequestLine,
   requestName,
@@ -28,7 +28,7 @@ import { plural } from "../util/plural.ts";
 /** Why a line is malformed: the field at fault and the offset of the byte at fault. */
 export interface Malformation {
   /** `command`, `package`, `dependencies` or `line` (for a line over the length limit). */
-  field: string;
+  field: Problem["field"];
   /** The offset of the offending byte from the start of the line. */
   byte: number;
 }
@@ -62,19 +62,6 @@ export interface ExplainOptions {
   /** The most names each list of the explanation holds. */
   limit: number;
 }
-
-/** The field each parse problem is in. */
-const PROBLEM_FIELDS: Readonly<Record<number, string>> = {
-  [PROBLEMS.unknownCommand]: "command",
-  [PROBLEMS.missingField]: "dependencies",
-  [PROBLEMS.emptyName]: "package",
-  [PROBLEMS.nameTooLong]: "package",
-  [PROBLEMS.badNameByte]: "package",
-  [PROBLEMS.unexpectedDependencies]: "dependencies",
-  [PROBLEMS.emptyDependency]: "dependencies",
-  [PROBLEMS.dependencyTooLong]: "dependencies",
-  [PROBLEMS.badDependencyByte]: "dependencies",
-};
 
 const decoder = new TextDecoder();
 
@@ -113,24 +100,15 @@ export function* explainLine(
   bytes: Uint8Array,
   options: ExplainOptions,
 ): WalkSteps<Explanation> {
-  const request = new RequestLine();
+  const request = new RequestLine({ maxLineBytes: options.maxLineBytes });
   const newline = request.parse(bytes, 0);
   const line = decoder.decode(bytes.subarray(0, newline));
-  if (newline > options.maxLineBytes) {
-    return {
-      line,
-      reply: "ERROR",
-      reason: `The line is ${newline} bytes long, over the server's limit of ` +
-        `${options.maxLineBytes} (--max-line-bytes).`,
-      malformed: { field: "line", byte: options.maxLineBytes },
-    };
-  }
-  if (request.command === -1) {
+  if (request.problem !== undefined) {
     return {
       line,
       reply: "ERROR",
       reason: describeProblem(request),
-      malformed: { field: PROBLEM_FIELDS[request.problem]!, byte: request.problemAt },
+      malformed: { field: request.problem.field, byte: request.problemAt },
     };
   }
   const explainer = EXPLAINERS[COMMAND_TABLE[request.command]!.name];

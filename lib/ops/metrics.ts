@@ -52,103 +52,49 @@ type MetricType = "counter" | "gauge" | "histogram";
 /** A metric's samples: one value, or values by their label text (such as `{a="b"}`). */
 type Samples = number | [labels: string, value: number][];
 
-/** One metric family of the exposition: its name, type, help, and how to read its samples. */
+/** One metric family of the exposition: its help, and how to read its samples. */
 interface MetricFamily {
-  readonly name: string;
-  readonly type: MetricType;
   readonly help: string;
   /** The samples from `source`; `undefined` leaves the family out (commit metrics in memory). */
   readonly samples: (source: MetricsSource) => Samples | undefined;
 }
 
 /**
- * Metric name → help, in the order of the exposition. The name says the type: counters end in
- * `_total`, the histogram in `_seconds`, and the rest are gauges. Where the samples come from is
- * in {@linkcode SAMPLES}.
+ * Every metric family by name, in the order of the exposition: its help, and where its samples
+ * come from (`undefined` leaves it out: commit metrics in memory, replication without
+ * PostgreSQL). The name says the type: counters end in `_total`, the histogram in
+ * `_duration_seconds`, and the rest are gauges. One line a
+ * family, so that each help stands beside its samples.
  */
-const HELP = {
-  pkgindex_build_info: "Always 1; the version label says which pkgindex runs.",
-  pkgindex_connections_open: "Client connections open now.",
-  pkgindex_connections_total: "Client connections accepted and served.",
-  pkgindex_connections_rejected_total:
-    "Client connections closed on accept because the connection limit was reached.",
-  pkgindex_idle_timeouts_total:
-    "Client connections closed because they stayed idle past the idle timeout.",
-  pkgindex_requests_total: "Well-formed requests answered, by command and reply.",
-  pkgindex_malformed_requests_total:
-    "Lines that were not a well-formed request (over-long ones included), answered ERROR.",
-  pkgindex_overlong_lines_total: "Lines longer than the line limit, discarded and answered ERROR.",
-  pkgindex_received_bytes_total: "Bytes received from clients.",
-  pkgindex_sent_bytes_total: "Bytes of replies sent to clients.",
-  pkgindex_packages: "Packages in the index.",
-  pkgindex_dependency_edges: "Dependency edges between indexed packages.",
-  pkgindex_commits_total: "Transactions committed to the data file.",
-  pkgindex_commit_failures_total:
-    "Commits that failed; their changes were undone in memory and answered ERROR.",
-  pkgindex_commit_duration_seconds: "Time taken by each commit to the data file.",
-  pkgindex_role:
-    "With PostgreSQL: 1 for this process's role (leader answers, standby follows), 0 otherwise.",
-  pkgindex_replication_lag_changes: "With PostgreSQL: changes in the log not yet in this index.",
-  pkgindex_replication_lag_seconds:
-    "With PostgreSQL: seconds since the oldest change not yet in this index was committed.",
-  pkgindex_takeovers_total: "With PostgreSQL: times this process became the leader.",
-  pkgindex_lease_renewals_total: "With PostgreSQL: lease renewals that proved leadership.",
-  pkgindex_lease_failures_total:
-    "With PostgreSQL: lease renewals that failed and leases lost while leading.",
-} as const;
+// deno-fmt-ignore
+const FAMILIES: Readonly<Record<string, MetricFamily>> = {
+  pkgindex_build_info: { help: "Always 1; the version label says which pkgindex runs.", samples: () => [[`{version="${VERSION}"}`, 1]] },
+  pkgindex_connections_open: { help: "Client connections open now.", samples: ({ stats }) => stats.connectionsOpen },
+  pkgindex_connections_total: { help: "Client connections accepted and served.", samples: ({ stats }) => stats.connectionsAccepted },
+  pkgindex_connections_rejected_total: { help: "Client connections closed on accept because the connection limit was reached.", samples: ({ stats }) => stats.connectionsRejected },
+  pkgindex_idle_timeouts_total: { help: "Client connections closed because they stayed idle past the idle timeout.", samples: ({ stats }) => stats.idleTimeouts },
+  pkgindex_requests_total: { help: "Well-formed requests answered, by command and reply.", samples: ({ stats }) => requestSamples(stats) },
+  pkgindex_malformed_requests_total: { help: "Lines that were not a well-formed request (over-long ones included), answered ERROR.", samples: ({ stats }) => stats.malformedRequests },
+  pkgindex_overlong_lines_total: { help: "Lines longer than the line limit, discarded and answered ERROR.", samples: ({ stats }) => stats.overlongLines },
+  pkgindex_received_bytes_total: { help: "Bytes received from clients.", samples: ({ stats }) => stats.bytesReceived },
+  pkgindex_sent_bytes_total: { help: "Bytes of replies sent to clients.", samples: ({ stats }) => stats.bytesSent },
+  pkgindex_packages: { help: "Packages in the index.", samples: ({ index }) => index.size },
+  pkgindex_dependency_edges: { help: "Dependency edges between indexed packages.", samples: ({ index }) => index.edgeCount },
+  pkgindex_commits_total: { help: "Transactions committed to the data file.", samples: ({ commits }) => commits?.commits },
+  pkgindex_commit_failures_total: { help: "Commits that failed; their changes were undone in memory and answered ERROR.", samples: ({ commits }) => commits?.failures },
+  pkgindex_commit_duration_seconds: { help: "Time taken by each commit to the data file.", samples: ({ commits }) => commits && histogramSamples(commits.latency) },
+  pkgindex_role: { help: "With PostgreSQL: 1 for this process's role (leader answers, standby follows), 0 otherwise.", samples: ({ replication }) => replication && roleSamples(replication) },
+  pkgindex_replication_lag_changes: { help: "With PostgreSQL: changes the standby's last poll of the log found not yet replayed.", samples: ({ replication }) => replication?.status().lagChanges },
+  pkgindex_replication_lag_seconds: { help: "With PostgreSQL: how long the oldest of those changes had been committed, in seconds.", samples: ({ replication }) => replication?.status().lagSeconds },
+  pkgindex_takeovers_total: { help: "With PostgreSQL: times this process became the leader.", samples: ({ replication }) => replication?.stats.takeovers },
+  pkgindex_lease_renewals_total: { help: "With PostgreSQL: lease renewals that proved leadership.", samples: ({ replication }) => replication?.stats.leaseRenewals },
+  pkgindex_lease_failures_total: { help: "With PostgreSQL: lease renewals that failed and leases lost while leading.", samples: ({ replication }) => replication?.stats.leaseFailures },
+};
 
 function typeOf(name: string): MetricType {
   if (name.endsWith("_total")) return "counter";
   return name.endsWith("_duration_seconds") ? "histogram" : "gauge";
 }
-
-/**
- * Where each metric's samples come from; `undefined` leaves it out (commits in memory only,
- * replication without PostgreSQL).
- */
-const SAMPLES: Record<keyof typeof HELP, (source: MetricsSource) => Samples | undefined> = {
-  pkgindex_build_info: () => [[`{version="${VERSION}"}`, 1]],
-  pkgindex_connections_open: ({ stats }) => stats.connectionsOpen,
-  pkgindex_connections_total: ({ stats }) => stats.connectionsAccepted,
-  pkgindex_connections_rejected_total: ({ stats }) => stats.connectionsRejected,
-  pkgindex_idle_timeouts_total: ({ stats }) => stats.idleTimeouts,
-  pkgindex_requests_total: ({ stats }) =>
-    COMMANDS.flatMap((command) =>
-      REPLIES.map((result): [string, number] => [
-        `{command="${command}",result="${result}"}`,
-        stats.requests[command][result],
-      ])
-    ),
-  pkgindex_malformed_requests_total: ({ stats }) => stats.malformedRequests,
-  pkgindex_overlong_lines_total: ({ stats }) => stats.overlongLines,
-  pkgindex_received_bytes_total: ({ stats }) => stats.bytesRead,
-  pkgindex_sent_bytes_total: ({ stats }) => stats.bytesWritten,
-  pkgindex_packages: ({ index }) => index.size,
-  pkgindex_dependency_edges: ({ index }) => index.edgeCount,
-  pkgindex_commits_total: ({ commits }) => commits?.commits,
-  pkgindex_commit_failures_total: ({ commits }) => commits?.failures,
-  pkgindex_commit_duration_seconds: ({ commits }) =>
-    commits === undefined ? undefined : histogramSamples(commits.latency),
-  pkgindex_role: ({ replication }) => {
-    if (replication === undefined) return undefined;
-    const { role } = replication.status();
-    return (["leader", "standby"] as const).map((
-      name,
-    ): [string, number] => [`{role="${name}"}`, role === name ? 1 : 0]);
-  },
-  pkgindex_replication_lag_changes: ({ replication }) => replication?.status().lagChanges,
-  pkgindex_replication_lag_seconds: ({ replication }) => replication?.status().lagSeconds,
-  pkgindex_takeovers_total: ({ replication }) => replication?.stats.takeovers,
-  pkgindex_lease_renewals_total: ({ replication }) => replication?.stats.leaseRenewals,
-  pkgindex_lease_failures_total: ({ replication }) => replication?.stats.leaseFailures,
-};
-
-const FAMILIES: readonly MetricFamily[] = Object.entries(HELP).map(([name, help]) => ({
-  name,
-  type: typeOf(name),
-  help,
-  samples: SAMPLES[name as keyof typeof HELP],
-}));
 
 /**
  * The name of every metric family pkgindex can export, for checking dashboards and alert rules
@@ -162,7 +108,7 @@ const FAMILIES: readonly MetricFamily[] = Object.entries(HELP).map(([name, help]
  * assert.ok(METRIC_NAMES.includes("pkgindex_requests_total"));
  * ```
  */
-export const METRIC_NAMES: readonly string[] = FAMILIES.map(({ name }) => name);
+export const METRIC_NAMES: readonly string[] = Object.keys(FAMILIES);
 
 /**
  * Renders a snapshot of `source` in the Prometheus text exposition format.
@@ -180,15 +126,33 @@ export const METRIC_NAMES: readonly string[] = FAMILIES.map(({ name }) => name);
  */
 export function renderMetrics(source: MetricsSource): string {
   const lines: string[] = [];
-  for (const { name, type, help, samples } of FAMILIES) {
+  for (const [name, { help, samples }] of Object.entries(FAMILIES)) {
     const values = samples(source);
     if (values === undefined) continue;
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${typeOf(name)}`);
     if (typeof values === "number") lines.push(`${name} ${values}`);
     else for (const [labels, value] of values) lines.push(`${name}${labels} ${value}`);
   }
   lines.push("");
   return lines.join("\n");
+}
+
+/** The role gauge's samples: 1 for the role the process has now, 0 for the other. */
+function roleSamples(replication: ReplicationSource): [string, number][] {
+  const { role } = replication.status();
+  return (["leader", "standby"] as const).map((
+    name,
+  ) => [`{role="${name}"}`, role === name ? 1 : 0]);
+}
+
+/** The request counters' samples, by command and reply. */
+function requestSamples(stats: ServerStats): [string, number][] {
+  return COMMANDS.flatMap((command) =>
+    REPLIES.map((result): [string, number] => [
+      `{command="${command}",result="${result}"}`,
+      stats.requests[command][result],
+    ])
+  );
 }
 
 /** A histogram's samples: cumulative `_bucket`s up to `+Inf`, then `_sum` and `_count`. */

@@ -4,7 +4,10 @@
  * @module
  */
 
-/** The longest package name accepted, in bytes. */
+/**
+ * The longest package name accepted, in bytes. The name table keeps a name's length in one byte,
+ * so this may not grow past 255.
+ */
 export const MAX_NAME_BYTES = 255;
 
 /**

@@ -5,15 +5,15 @@
  * @module
  */
 
-/** A reply, by name. */
-export type Reply = "OK" | "FAIL" | "ERROR";
-
 /** Every reply, in the order of their codes: `REPLIES[code]` is the reply with that code. */
-export const REPLIES: readonly Reply[] = ["OK", "FAIL", "ERROR"];
+export const REPLIES = ["OK", "FAIL", "ERROR"] as const;
+
+/** A reply, by name. */
+export type Reply = typeof REPLIES[number];
 
 /**
- * Replies as small integers, so counters and the load tools index arrays and compare integers,
- * not strings.
+ * Replies as small integers (their positions in {@linkcode REPLIES}), so counters and the load
+ * tools index arrays and compare integers, not strings.
  *
  * @example
  * ```ts
@@ -23,7 +23,9 @@ export const REPLIES: readonly Reply[] = ["OK", "FAIL", "ERROR"];
  * assert.equal(REPLIES[REPLY_CODES.FAIL], "FAIL");
  * ```
  */
-export const REPLY_CODES: Readonly<Record<Reply, number>> = { OK: 0, FAIL: 1, ERROR: 2 };
+export const REPLY_CODES: Readonly<Record<Reply, number>> = Object.fromEntries(
+  REPLIES.map((reply, code) => [reply, code]),
+) as Record<Reply, number>;
 
 const encoder = new TextEncoder();
 

@@ -7,7 +7,8 @@
  * name of 1 to {@linkcode MAX_NAME_BYTES} bytes of the name alphabet; for a command that takes
  * dependencies, a third field of such names separated by single commas (or nothing); for the
  * others, an empty third field. One `\r` before the `\n` is ignored. Anything else, including
- * every byte outside ASCII, makes the line malformed.
+ * every byte outside ASCII, makes the line malformed, and so does a line over the length limit,
+ * whatever it holds.
  *
  * @module
  */
@@ -20,22 +21,71 @@ const CARRIAGE_RETURN = 0x0d;
 const BAR = 0x7c;
 const COMMA = 0x2c;
 
+/** Why a line is malformed: the field at fault and a sentence saying what is wrong there. */
+export interface Problem {
+  /** `command`, `package`, `dependencies`, or `line` for a line over the length limit. */
+  readonly field: "command" | "package" | "dependencies" | "line";
+  /** What is wrong in the line `request` last parsed, as a sentence without its full stop. */
+  readonly sentence: (request: RequestLine) => string;
+}
+
 /**
- * Why a line is malformed. The server only needs to know that it is; `POST /v1/explain` says
- * why, with {@linkcode describeProblem}.
+ * Every way a line can be malformed. The server only needs to know that it is (and counts lines
+ * that are too long); `POST /v1/explain` says why, with {@linkcode describeProblem}.
  */
 export const PROBLEMS = {
-  none: 0,
-  unknownCommand: 1,
-  missingField: 2,
-  emptyName: 3,
-  nameTooLong: 4,
-  badNameByte: 5,
-  unexpectedDependencies: 6,
-  emptyDependency: 7,
-  dependencyTooLong: 8,
-  badDependencyByte: 9,
-} as const;
+  lineTooLong: {
+    field: "line",
+    sentence: (request) =>
+      `the line is ${request.lineEnd - request.lineStart} bytes long, over the server's limit ` +
+      `of ${request.maxLineBytes} (--max-line-bytes)`,
+  },
+  unknownCommand: atByte(
+    "command",
+    `the command is not one of ${COMMAND_TABLE.map((command) => command.name).join(", ")} ` +
+      "followed by |",
+  ),
+  missingField: atByte("dependencies", "the line has fewer than three fields"),
+  emptyName: atByte("package", "the package name is empty"),
+  nameTooLong: atByte("package", `the package name is longer than ${MAX_NAME_BYTES} bytes`),
+  badNameByte: atByte("package", "the package name holds a byte outside the name alphabet"),
+  unexpectedDependencies: atByte("dependencies", "this command takes no dependencies"),
+  emptyDependency: atByte("dependencies", "the dependency list has an empty entry"),
+  dependencyTooLong: atByte(
+    "dependencies",
+    `a dependency name is longer than ${MAX_NAME_BYTES} bytes`,
+  ),
+  badDependencyByte: atByte(
+    "dependencies",
+    "the dependency list holds a byte outside the name alphabet",
+  ),
+} as const satisfies Record<string, Problem>;
+
+/** A problem found at one byte: its sentence names that byte. */
+function atByte(field: Problem["field"], sentence: string): Problem {
+  return {
+    field,
+    sentence: (request) => {
+      const offset = request.problemAt - request.lineStart;
+      const byte = request.bytes[request.problemAt]!;
+      const what = byte === NEWLINE
+        ? "the end of the line"
+        : `0x${byte.toString(16).padStart(2, "0")}`;
+      return `${sentence}: byte ${offset} is ${what}`;
+    },
+  };
+}
+
+/** Options for {@linkcode RequestLine}. */
+export interface RequestLineOptions {
+  /**
+   * The longest line accepted, in bytes before its `\n`; a longer one is malformed
+   * ({@linkcode PROBLEMS.lineTooLong}).
+   *
+   * @default {Infinity}
+   */
+  maxLineBytes?: number;
+}
 
 /** Each command as its bytes on the wire, with the `|` after it. */
 const COMMAND_BYTES: readonly Uint8Array[] = COMMAND_TABLE.map((command) =>
@@ -80,6 +130,8 @@ export class RequestLine implements RequestNames {
   bytes: Uint8Array = new Uint8Array(0);
   /** Where the line starts in `bytes`. */
   lineStart: number = 0;
+  /** Where the line's `\n` is in `bytes`. */
+  lineEnd: number = 0;
   /** Where the package name starts. */
   nameStart: number = 0;
   /** Where the package name ends (exclusive). */
@@ -88,10 +140,17 @@ export class RequestLine implements RequestNames {
   dependencyCount: number = 0;
   /** Dependency `i` is `bytes[dependencyBounds[2 * i], dependencyBounds[2 * i + 1])`. */
   dependencyBounds: Int32Array = new Int32Array(64);
-  /** Why the line is malformed (one of {@linkcode PROBLEMS}); `PROBLEMS.none` when it is not. */
-  problem: number = PROBLEMS.none;
+  /** Why the line is malformed (one of {@linkcode PROBLEMS}); `undefined` when it is not. */
+  problem: Problem | undefined = undefined;
   /** Where in `bytes` the problem was found. */
   problemAt: number = 0;
+  /** The longest line accepted, in bytes before its `\n`. */
+  readonly maxLineBytes: number;
+
+  /** A parser for lines of up to `options.maxLineBytes` bytes. */
+  constructor(options: RequestLineOptions = {}) {
+    this.maxLineBytes = options.maxLineBytes ?? Infinity;
+  }
 
   /**
    * Parses the line that starts at `start` in `bytes` and returns the position of its `\n`,
@@ -138,15 +197,28 @@ export class RequestLine implements RequestNames {
   }
 
   #succeed(command: number, bytes: Uint8Array, end: number): number {
+    const newline = bytes[end] === NEWLINE ? end : end + 1;
+    this.lineEnd = newline;
+    if (newline - this.lineStart > this.maxLineBytes) return this.#tooLong();
     this.command = command;
-    this.problem = PROBLEMS.none;
-    return bytes[end] === NEWLINE ? end : end + 1;
+    this.problem = undefined;
+    return newline;
   }
 
-  #fail(problem: number, at: number): number {
+  #fail(problem: Problem, at: number): number {
+    const newline = this.bytes.indexOf(NEWLINE, at);
+    this.lineEnd = newline;
+    if (newline - this.lineStart > this.maxLineBytes) return this.#tooLong();
     this.problem = problem;
     this.problemAt = at;
-    return this.bytes.indexOf(NEWLINE, at);
+    return newline;
+  }
+
+  /** A line over the limit is malformed whatever else is wrong with it: the limit comes first. */
+  #tooLong(): number {
+    this.problem = PROBLEMS.lineTooLong;
+    this.problemAt = this.lineStart + this.maxLineBytes;
+    return this.lineEnd;
   }
 
   #addDependency(start: number, end: number): void {
@@ -254,20 +326,6 @@ export function namesOf(name: string, dependencies: readonly string[]): RequestN
   };
 }
 
-const PROBLEM_SENTENCES: Readonly<Record<number, string>> = {
-  [PROBLEMS.unknownCommand]: `the command is not one of ${
-    COMMAND_TABLE.map((command) => command.name).join(", ")
-  } followed by |`,
-  [PROBLEMS.missingField]: "the line has fewer than three fields",
-  [PROBLEMS.emptyName]: "the package name is empty",
-  [PROBLEMS.nameTooLong]: `the package name is longer than ${MAX_NAME_BYTES} bytes`,
-  [PROBLEMS.badNameByte]: "the package name holds a byte outside the name alphabet",
-  [PROBLEMS.unexpectedDependencies]: "this command takes no dependencies",
-  [PROBLEMS.emptyDependency]: "the dependency list has an empty entry",
-  [PROBLEMS.dependencyTooLong]: `a dependency name is longer than ${MAX_NAME_BYTES} bytes`,
-  [PROBLEMS.badDependencyByte]: "the dependency list holds a byte outside the name alphabet",
-};
-
 /**
  * One sentence saying why the line `request` last parsed is malformed, naming the field and
  * the byte (its offset from the start of the line), for `POST /v1/explain`.
@@ -286,9 +344,6 @@ const PROBLEM_SENTENCES: Readonly<Record<number, string>> = {
  * ```
  */
 export function describeProblem(request: RequestLine): string {
-  const sentence = PROBLEM_SENTENCES[request.problem] ?? "the line is well-formed";
-  const offset = request.problemAt - request.lineStart;
-  const byte = request.bytes[request.problemAt]!;
-  const what = byte === NEWLINE ? "the end of the line" : `0x${byte.toString(16).padStart(2, "0")}`;
-  return `${sentence[0]!.toUpperCase()}${sentence.slice(1)}: byte ${offset} is ${what}.`;
+  const sentence = request.problem?.sentence(request) ?? "the line is well-formed";
+  return `${sentence[0]!.toUpperCase()}${sentence.slice(1)}.`;
 }

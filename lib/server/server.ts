@@ -1,18 +1,18 @@
 /**
- * The TCP server: accepts connections and runs each one as a line-stream pipeline feeding a
- * parse-and-dispatch loop over one shared index.
+ * The TCP server: accepts connections and, for each one, reads batches of complete request lines
+ * ({@linkcode readRequestBatches}), parses and answers every line of a batch against one shared
+ * index, and writes the batch's replies at once.
  *
  * @module
  */
 
 import {
   COMMAND_TABLE,
-  COMMANDS,
   type CommandSpec,
   type IndexOperations,
 } from "../protocol/command_table.ts";
 import { REPLY_CODES } from "../protocol/replies.ts";
-import { RequestLine, requestName } from "../protocol/request_parser.ts";
+import { type Problem, PROBLEMS, RequestLine, requestName } from "../protocol/request_parser.ts";
 import { PackageIndex } from "../index/package_index.ts";
 import { errorMessage } from "../util/errors.ts";
 import { closeQuietly, writeAll } from "../util/io.ts";
@@ -20,15 +20,26 @@ import { createLogger, type Logger } from "../util/log.ts";
 import { nextTurn } from "../util/event_loop.ts";
 import { formatHostPort, listenTcp } from "../util/net.ts";
 import { ReplyBuffer } from "./reply_buffer.ts";
-import { readRequestBatches } from "./request_reader.ts";
+import { readRequestBatches, type RequestBatch } from "./request_reader.ts";
 import { Slowlog } from "./slowlog.ts";
-import { ServerStats } from "./stats.ts";
+import { ServerStats, SliceCounts } from "./stats.ts";
 
-/** Options for {@linkcode serve}. */
+/**
+ * Options for {@linkcode serve}. The `@default` of each option that {@linkcode SERVE_DEFAULTS}
+ * holds is checked against it by a test.
+ */
 export interface ServeOptions {
-  /** The address to listen on. Default: `"0.0.0.0"`. */
+  /**
+   * The address to listen on.
+   *
+   * @default {"0.0.0.0"}
+   */
   hostname?: string;
-  /** The TCP port to listen on; 0 picks a free one. Default: `8080`. */
+  /**
+   * The TCP port to listen on; 0 picks a free one.
+   *
+   * @default {8080}
+   */
   port?: number;
   /**
    * A listener already bound (with {@linkcode listenTcp}), used instead of `hostname` and `port`,
@@ -36,29 +47,57 @@ export interface ServeOptions {
    * The server closes it at shutdown.
    */
   listener?: Deno.TcpListener;
-  /** The longest request line accepted, in bytes, without its `\n`. Default: `65536`. */
+  /**
+   * The longest request line accepted, in bytes, without its `\n`.
+   *
+   * @default {65536}
+   */
   maxLineBytes?: number;
-  /** Connections served at once; more are closed as soon as they are accepted. Default: `10000`. */
+  /**
+   * Connections served at once; more are closed as soon as they are accepted.
+   *
+   * @default {10000}
+   */
   maxConnections?: number;
-  /** Seconds a connection may send nothing before it is closed; 0 never closes. Default: `300`. */
+  /**
+   * Seconds a connection may send nothing before it is closed; 0 never closes.
+   *
+   * @default {300}
+   */
   idleTimeout?: number;
-  /** Seconds shutdown waits for replies still being written before it closes their connections. Default: `5`. */
+  /**
+   * Seconds shutdown waits for replies still being written before it closes their connections.
+   *
+   * @default {5}
+   */
   shutdownGrace?: number;
   /**
-   * Milliseconds an INDEX may take in the index before it goes into the slow log. Default: `5`.
-   * Only requests that name dependencies are timed; the others cost one name's work.
+   * Milliseconds an INDEX may take in the index before it goes into the slow log. Every INDEX is
+   * timed; REMOVE and QUERY cost one name's work and are not.
+   *
+   * @default {5}
    */
   slowlogThreshold?: number;
-  /** The index to serve. Default: a new, empty {@linkcode PackageIndex}. */
+  /**
+   * The index to serve.
+   *
+   * @default {new PackageIndex()}
+   */
   index?: IndexOperations;
   /**
    * Whether this process may answer now (with PostgreSQL: it leads and its lease is valid).
    * Asked on accepting a connection, before answering each batch and before sending its replies;
    * when it says no, the connection is closed without a byte, and unanswered requests get no
-   * reply. Default: always.
+   * reply.
+   *
+   * @default {() => true}
    */
   mayAnswer?: () => boolean;
-  /** Where to log. Default: standard error at level `info`. */
+  /**
+   * Where to log.
+   *
+   * @default {createLogger()}
+   */
   logger?: Logger;
 }
 
@@ -86,13 +125,19 @@ interface Session {
   /** Lines answered, counted slice by slice. */
   requests: number;
   /** Bytes received. */
-  bytesIn: number;
+  bytesReceived: number;
   /** Bytes of replies sent. */
-  bytesOut: number;
+  bytesSent: number;
   /** True from the moment bytes are read until the replies to the lines they completed are written. */
   owesReplies: boolean;
   /** `Date.now()` when the write of the current replies began; 0 when not writing. */
   writingSince: number;
+  /** Whether the idle sweep has closed it (it stays open until its loop has ended). */
+  timedOut: boolean;
+  /** The replies to its current batch, written at once when the batch has been answered. */
+  readonly replies: ReplyBuffer;
+  /** The slice of its current batch being answered. */
+  readonly slice: Slice;
 }
 
 /** One open connection, as {@linkcode Server.connections} shows it. */
@@ -106,9 +151,9 @@ export interface ConnectionInfo {
   /** Lines answered so far (the batch being answered is counted when its slice ends). */
   requests: number;
   /** Bytes received. */
-  bytesIn: number;
+  bytesReceived: number;
   /** Bytes of replies sent. */
-  bytesOut: number;
+  bytesSent: number;
 }
 
 /** Some of the open connections, and how many there are. */
@@ -141,17 +186,17 @@ export function serve(options: ServeOptions = {}): Server {
 export class Server {
   /** The address the server listens on, with the real port when port 0 was asked for. */
   readonly addr: Deno.NetAddr;
+  /** The open connections; each leaves the set when its loop has ended. */
+  readonly #sessions = new Set<Session>();
   /** Counters of everything the server has done. */
-  readonly stats: ServerStats = new ServerStats();
+  readonly stats: ServerStats = new ServerStats({ openConnections: this.#sessions });
   /** The last INDEX requests that took the slow log threshold or longer. */
   readonly slowlog: Slowlog;
   /**
    * The request being answered. One object serves every connection: a request is parsed and
    * answered without awaiting anything in between.
    */
-  readonly #request = new RequestLine();
-  /** The request counters of each command, in `COMMAND_TABLE` order. */
-  readonly #countsByCommand = COMMANDS.map((command) => this.stats.requests[command]);
+  readonly #request: RequestLine;
 
   readonly #listener: Deno.TcpListener;
   readonly #index: IndexOperations;
@@ -161,7 +206,6 @@ export class Server {
   readonly #maxConnections: number;
   readonly #idleTimeoutMs: number;
   readonly #shutdownGraceMs: number;
-  readonly #sessions = new Set<Session>();
   /** Resolved during shutdown once no connection is left open. */
   readonly #allClosed = Promise.withResolvers<void>();
   readonly #acceptTask: Promise<void>;
@@ -180,6 +224,7 @@ export class Server {
     this.#mayAnswer = options.mayAnswer ?? (() => true);
     this.#logger = options.logger ?? createLogger();
     this.#maxLineBytes = options.maxLineBytes ?? SERVE_DEFAULTS.maxLineBytes;
+    this.#request = new RequestLine({ maxLineBytes: this.#maxLineBytes });
     this.#maxConnections = options.maxConnections ?? SERVE_DEFAULTS.maxConnections;
     this.#idleTimeoutMs = (options.idleTimeout ?? SERVE_DEFAULTS.idleTimeout) * 1000;
     this.#shutdownGraceMs = (options.shutdownGrace ?? SERVE_DEFAULTS.shutdownGrace) * 1000;
@@ -214,8 +259,8 @@ export class Server {
         openedAt: session.openedAt,
         lastActive: session.lastActive,
         requests: session.requests,
-        bytesIn: session.bytesIn,
-        bytesOut: session.bytesOut,
+        bytesReceived: session.bytesReceived,
+        bytesSent: session.bytesSent,
       });
     }
     return { connections, total: this.#sessions.size };
@@ -250,7 +295,7 @@ export class Server {
         }
       }
     }, Math.min(100, this.#shutdownGraceMs));
-    if (this.stats.connectionsOpen === 0) this.#allClosed.resolve();
+    if (this.#sessions.size === 0) this.#allClosed.resolve();
     await this.#allClosed.promise;
     clearInterval(stuckWriters);
   }
@@ -281,7 +326,7 @@ export class Server {
         this.stats.connectionsRefused++;
         continue;
       }
-      if (this.stats.connectionsOpen >= this.#maxConnections) {
+      if (this.#sessions.size >= this.#maxConnections) {
         this.#reject(conn);
         continue;
       }
@@ -304,70 +349,31 @@ export class Server {
 
   /** Serves one connection until it ends. Never rejects: a connection's failure stays its own. */
   async #serveConnection(conn: Deno.TcpConn): Promise<void> {
-    const now = Date.now();
-    const session: Session = {
-      conn,
-      openedAt: now,
-      lastActive: now,
-      requests: 0,
-      bytesIn: 0,
-      bytesOut: 0,
-      owesReplies: false,
-      writingSince: 0,
-    };
-    const stats = this.stats;
-    this.#sessions.add(session);
-    stats.connectionsAccepted++;
-    stats.connectionsOpen++;
-    this.#logger.debug(`Connection from ${formatAddress(conn.remoteAddr)} opened`);
+    const session = this.#openSession(conn);
     try {
       conn.setNoDelay(true);
       const batches = readRequestBatches(conn, {
         maxLineBytes: this.#maxLineBytes,
         onRead: (byteCount) => {
-          stats.bytesRead += byteCount;
-          session.bytesIn += byteCount;
+          this.stats.bytesReceived += byteCount;
+          session.bytesReceived += byteCount;
           session.lastActive = Date.now();
           session.owesReplies = true;
         },
       });
-      const replies = new ReplyBuffer();
-      const request = this.#request;
-      const slice: Slice = { requests: 0, repliesFrom: 0, countsBefore: [], countsAfter: [] };
+      const replies = session.replies;
       for await (const batch of batches) {
         if (!this.#mayAnswer()) break;
         if (batch.end > batch.start || batch.overlongLineEnded) {
-          // Each request is atomic on its own, so a long batch (one read can hold thousands of
-          // requests, and a re-INDEX may walk the whole graph) is answered in slices of about
-          // BATCH_SLICE_MS (the clock is read every 4 requests), letting other connections in
-          // between: one client cannot hold the server. Before the replies leave, everything they
-          // may have observed is made durable.
-          this.#startSlice(slice, replies);
-          let sliceStarted = session.lastActive; // when these lines were read
-          if (batch.overlongLineEnded) replies.push(this.#refuseOverlongLine(slice));
-          const bytes = batch.bytes;
-          for (let at = batch.start; at < batch.end;) {
-            const newline = request.parse(bytes, at);
-            replies.push(this.#answer(request, newline - at, session));
-            at = newline + 1;
-            if ((++slice.requests & 3) === 0 && Date.now() - sliceStarted >= BATCH_SLICE_MS) {
-              await this.#confirmDurable(slice, replies);
-              session.requests += slice.requests;
-              await nextTurn();
-              this.#startSlice(slice, replies);
-              sliceStarted = Date.now();
-            }
-          }
-          const confirming = this.#confirmDurable(slice, replies);
-          if (confirming !== undefined) await confirming;
-          session.requests += slice.requests;
+          const answering = this.#answerBatch(batch, session);
+          if (answering !== undefined) await answering;
           // A leader may have lost its lease while the replies waited for their commit.
           if (!this.#mayAnswer()) break;
           session.writingSince = Date.now();
           await writeAll(conn, replies.bytes());
           session.writingSince = 0;
-          stats.bytesWritten += replies.length;
-          session.bytesOut += replies.length;
+          this.stats.bytesSent += replies.length;
+          session.bytesSent += replies.length;
           replies.clear();
         }
         session.owesReplies = false;
@@ -380,44 +386,110 @@ export class Server {
       );
     } finally {
       this.#sessions.delete(session);
-      stats.connectionsOpen--;
-      if (this.#closing && stats.connectionsOpen === 0) this.#allClosed.resolve();
+      if (this.#closing && this.#sessions.size === 0) this.#allClosed.resolve();
       closeQuietly(conn);
     }
   }
 
+  /** Counts `conn` as accepted and open, and returns its session. */
+  #openSession(conn: Deno.TcpConn): Session {
+    const now = Date.now();
+    const session: Session = {
+      conn,
+      openedAt: now,
+      lastActive: now,
+      requests: 0,
+      bytesReceived: 0,
+      bytesSent: 0,
+      owesReplies: false,
+      writingSince: 0,
+      timedOut: false,
+      replies: new ReplyBuffer(),
+      slice: { startedAt: 0, repliesFrom: 0, counts: new SliceCounts() },
+    };
+    this.#sessions.add(session);
+    this.stats.connectionsAccepted++;
+    this.#logger.debug(`Connection from ${formatAddress(conn.remoteAddr)} opened`);
+    return session;
+  }
+
   /**
-   * Runs the request just parsed from a line of `lineLength` bytes (before its `\n`) against the
-   * index, counts the reply and returns its code.
+   * Answers every line of `batch`, read from `session`, into the session's reply buffer. Returns
+   * `undefined` when the replies are ready to be written, else a promise that they will be.
+   *
+   * Each request is atomic on its own, so a long batch (one read can hold thousands of requests,
+   * and a re-INDEX may walk the whole graph) is answered in slices of about
+   * {@linkcode BATCH_SLICE_MS}, letting other connections in between: one client cannot hold the
+   * server. Before the replies leave, everything they may have observed is made durable.
    */
-  #answer(request: RequestLine, lineLength: number, session: Session): number {
-    if (lineLength > this.#maxLineBytes) {
-      this.stats.overlongLines++;
-      this.stats.malformedRequests++;
-      return REPLY_CODES.ERROR;
+  #answerBatch(batch: RequestBatch, session: Session): Promise<void> | undefined {
+    this.#startSlice(session, session.lastActive); // when these lines were read
+    if (batch.overlongLineEnded) {
+      // The reader dropped a line too long to keep as it streamed in: it is answered first.
+      session.replies.push(this.#refuse(PROBLEMS.lineTooLong, session.slice.counts));
     }
+    const stoppedAt = this.#answerSlice(batch, batch.start, session);
+    if (stoppedAt < batch.end) return this.#answerInSlices(batch, stoppedAt, session);
+    return this.#endSlice(session);
+  }
+
+  /** Answers the rest of a long `batch`, from `from`, one slice per turn of the event loop. */
+  async #answerInSlices(batch: RequestBatch, from: number, session: Session): Promise<void> {
+    for (let at = from; at < batch.end;) {
+      await this.#endSlice(session);
+      await nextTurn();
+      this.#startSlice(session, Date.now());
+      at = this.#answerSlice(batch, at, session);
+    }
+    await this.#endSlice(session);
+  }
+
+  /**
+   * Answers the lines of `batch` from `from` until the batch ends or the session's slice has run
+   * {@linkcode BATCH_SLICE_MS} (the clock is read every 4 requests); returns where it stopped.
+   */
+  #answerSlice(batch: RequestBatch, from: number, session: Session): number {
+    const { slice, replies } = session;
+    const counts = slice.counts;
+    const request = this.#request;
+    const { bytes, end } = batch;
+    let at = from;
+    while (at < end) {
+      const newline = request.parse(bytes, at);
+      replies.push(this.#answer(request, session));
+      at = newline + 1;
+      if ((counts.lines & 3) === 0 && Date.now() - slice.startedAt >= BATCH_SLICE_MS) break;
+    }
+    return at;
+  }
+
+  /**
+   * Runs the request just parsed against the index, counts the reply in the session's slice and
+   * returns its code.
+   */
+  #answer(request: RequestLine, session: Session): number {
+    const counts = session.slice.counts;
     const command = request.command;
-    if (command === -1) {
-      this.stats.malformedRequests++;
-      return REPLY_CODES.ERROR;
-    }
-    const counts = this.#countsByCommand[command]!;
+    if (command === -1) return this.#refuse(request.problem!, counts);
     const spec = COMMAND_TABLE[command]!;
     const ok = spec.takesDependencies
       ? this.#runTimed(spec, request, session)
       : spec.run(this.#index, request);
-    if (ok) {
-      counts.OK++;
-      return REPLY_CODES.OK;
-    }
-    counts.FAIL++;
-    return REPLY_CODES.FAIL;
+    const code = ok ? REPLY_CODES.OK : REPLY_CODES.FAIL;
+    counts.countReply(command, code);
+    return code;
+  }
+
+  /** Counts a malformed line, whose `problem` says why, in `counts`, and returns `ERROR`. */
+  #refuse(problem: Problem, counts: SliceCounts): number {
+    counts.countMalformed(problem === PROBLEMS.lineTooLong);
+    return REPLY_CODES.ERROR;
   }
 
   /**
-   * Runs a request that names dependencies (only those can cost more than one name's work: a
-   * long list, or a cycle check that walks the graph), and records it in the slow log when the
-   * index took the threshold or longer. Two clock reads per request; the others are not timed.
+   * Runs an INDEX (a long dependency list, or a cycle check that walks the graph, can cost more
+   * than one name's work) and records it in the slow log when the index took the threshold or
+   * longer. Two clock reads per INDEX; REMOVE and QUERY are not timed.
    */
   #runTimed(spec: CommandSpec, request: RequestLine, session: Session): boolean {
     const started = performance.now();
@@ -436,47 +508,48 @@ export class Server {
     return ok;
   }
 
-  /** Counts and refuses a line that was too long to keep, as the first request of `slice`. */
-  #refuseOverlongLine(slice: Slice): number {
-    this.stats.overlongLines++;
-    this.stats.malformedRequests++;
-    slice.requests++;
-    return REPLY_CODES.ERROR;
-  }
-
-  /** Starts `slice` at the end of `replies`, noting the counters to undo on failure. */
-  #startSlice(slice: Slice, replies: ReplyBuffer): void {
-    slice.requests = 0;
-    slice.repliesFrom = replies.length;
-    if (this.#index.whenDurable !== undefined) this.stats.countRequests(slice.countsBefore);
+  /** Starts the slice of `session` at `startedAt`, at the end of its replies, with nothing counted. */
+  #startSlice(session: Session, startedAt: number): void {
+    const { slice } = session;
+    slice.startedAt = startedAt;
+    slice.repliesFrom = session.replies.length;
+    slice.counts.clear();
   }
 
   /**
-   * Waits until the changes that the replies of `slice` may have observed are durable. If that
-   * commit failed, those replies all become `ERROR`, and are counted so: any of them may have
-   * observed the changes that were undone. Returns `undefined`, so that the caller need not wait
-   * at all, when nothing awaits a commit.
+   * Ends the slice of `session`: waits until the changes that its replies may have observed are
+   * durable, then adds its counts to the server's, once. If that commit failed, those replies
+   * all become `ERROR`, and are counted so: any of them may have observed the changes that were
+   * undone. Returns `undefined`, so that the caller need not wait at all, when nothing awaits a
+   * commit.
    */
-  #confirmDurable(slice: Slice, replies: ReplyBuffer): Promise<void> | undefined {
+  #endSlice(session: Session): Promise<void> | undefined {
     const durable = this.#index.whenDurable?.();
-    if (durable === undefined) return undefined;
-    this.stats.countRequests(slice.countsAfter);
-    return durable.then((committed) => {
-      if (committed) return;
-      this.stats.failRequests(slice.countsBefore, slice.countsAfter);
-      replies.truncate(slice.repliesFrom);
-      for (let i = 0; i < slice.requests; i++) replies.push(REPLY_CODES.ERROR);
-    });
+    if (durable === undefined) {
+      this.#countSlice(session, true);
+      return undefined;
+    }
+    return durable.then((committed) => this.#countSlice(session, committed));
+  }
+
+  /** Adds the counts of the slice of `session`, and turns its replies into `ERROR` if the commit failed. */
+  #countSlice(session: Session, committed: boolean): void {
+    const { replies, slice: { repliesFrom, counts } } = session;
+    this.stats.addSlice(counts, committed);
+    session.requests += counts.lines;
+    if (committed) return;
+    replies.truncate(repliesFrom);
+    for (let i = 0; i < counts.lines; i++) replies.push(REPLY_CODES.ERROR);
   }
 
   #closeIdleSessions(): void {
     const cutoff = Date.now() - this.#idleTimeoutMs;
     for (const session of this.#sessions) {
-      if (session.lastActive >= cutoff) continue;
+      if (session.timedOut || session.lastActive >= cutoff) continue;
+      session.timedOut = true;
       this.stats.idleTimeouts++;
       this.#logger.debug(`Connection from ${formatAddress(session.conn.remoteAddr)} idle; closing`);
       closeQuietly(session.conn);
-      this.#sessions.delete(session);
     }
   }
 }
@@ -486,14 +559,12 @@ export class Server {
  * per connection serves slice after slice.
  */
 interface Slice {
-  /** How many requests it has answered so far. */
-  requests: number;
+  /** `Date.now()` when it started, or when its lines were read for the first slice of a batch. */
+  startedAt: number;
   /** Where its replies start in the batch's reply buffer. */
   repliesFrom: number;
-  /** The request counters when it started (only with a durable index). */
-  countsBefore: number[];
-  /** The request counters when it ended (only with a durable index). */
-  countsAfter: number[];
+  /** What it has answered so far, added to the server's counters once it has ended. */
+  readonly counts: SliceCounts;
 }
 
 /** How long one connection's batch may run before other connections get a turn. */

@@ -10,6 +10,17 @@ import { REPLIES, type Reply } from "../protocol/replies.ts";
 /** Replies counted for one command. */
 export type ReplyCounts = Record<Reply, number>;
 
+/** Options for {@linkcode ServerStats}. */
+export interface ServerStatsOptions {
+  /**
+   * The connections open now, which {@linkcode ServerStats.connectionsOpen} counts: the server's
+   * own set of sessions, so that the count cannot drift from it.
+   *
+   * @default {new Set()}
+   */
+  openConnections?: { readonly size: number };
+}
+
 /** What the server has done since it started. Every field only ever grows, except `connectionsOpen`. */
 export class ServerStats {
   /** Connections accepted and served. */
@@ -18,14 +29,12 @@ export class ServerStats {
   connectionsRejected = 0;
   /** Connections closed at once, without a byte, because this process may not answer (a standby). */
   connectionsRefused = 0;
-  /** Connections open now. */
-  connectionsOpen = 0;
   /** Connections closed because they stayed idle longer than the idle timeout. */
   idleTimeouts = 0;
   /** Bytes received from clients. */
-  bytesRead = 0;
+  bytesReceived = 0;
   /** Bytes of replies sent to clients. */
-  bytesWritten = 0;
+  bytesSent = 0;
   /** Lines longer than the line limit, discarded and answered `ERROR`. */
   overlongLines = 0;
   /** Lines that were not a well-formed request (over-long ones included), answered `ERROR`. */
@@ -34,45 +43,51 @@ export class ServerStats {
   readonly requests: Readonly<Record<Command, ReplyCounts>> = Object.fromEntries(
     COMMANDS.map((command) => [command, { OK: 0, FAIL: 0, ERROR: 0 }]),
   ) as Record<Command, ReplyCounts>;
+  readonly #openConnections: { readonly size: number };
+
+  /** Counters at zero, counting `options.openConnections` as the connections open. */
+  constructor(options: ServerStatsOptions = {}) {
+    this.#openConnections = options.openConnections ?? new Set();
+  }
+
+  /** Connections open now. */
+  get connectionsOpen(): number {
+    return this.#openConnections.size;
+  }
 
   /**
-   * Every request counter, command by command (in table order) and reply by reply (in code
-   * order), written into `into` (a new array by default) and returned: a snapshot to hand to
-   * {@linkcode ServerStats.failRequests}. A caller that snapshots often reuses its array.
+   * Adds the counts of a slice of requests, once it is known whether the commit they waited on
+   * succeeded. When it failed (`committed` false), every reply of the slice was turned into
+   * `ERROR` (any of them may have observed the changes that were undone), and is counted so.
    *
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { ServerStats } from "./stats.ts";
+   * import { COMMANDS } from "../protocol/command_table.ts";
+   * import { REPLY_CODES } from "../protocol/replies.ts";
+   * import { ServerStats, SliceCounts } from "./stats.ts";
    *
    * const stats = new ServerStats();
-   * const before = stats.countRequests();
-   * stats.requests.INDEX.OK += 2;
-   * stats.failRequests(before, stats.countRequests());
+   * const slice = new SliceCounts();
+   * slice.countReply(COMMANDS.indexOf("INDEX"), REPLY_CODES.OK);
+   * slice.countReply(COMMANDS.indexOf("INDEX"), REPLY_CODES.OK);
+   * stats.addSlice(slice, false);
    * assert.deepEqual(stats.requests.INDEX, { OK: 0, FAIL: 0, ERROR: 2 });
    * ```
    */
-  countRequests(into: number[] = []): number[] {
-    let i = 0;
-    for (const command of COMMANDS) {
-      for (const reply of REPLIES) into[i++] = this.requests[command][reply];
-    }
-    return into;
-  }
-
-  /**
-   * Recounts as `ERROR` every `OK` and `FAIL` counted between the snapshots `before` and `after`
-   * (from {@linkcode ServerStats.countRequests}): those replies waited on a commit that failed.
-   */
-  failRequests(before: readonly number[], after: readonly number[]): void {
-    for (const [c, command] of COMMANDS.entries()) {
-      const counts = this.requests[command];
-      for (const [r, reply] of REPLIES.entries()) {
-        const changed = after[c * REPLIES.length + r]! - before[c * REPLIES.length + r]!;
-        counts[reply] -= changed;
-        counts.ERROR += changed;
+  addSlice(slice: SliceCounts, committed: boolean): void {
+    // Index loops: this runs once per batch, on the request path, and allocates nothing.
+    const replies = slice.replies;
+    for (let c = 0; c < COMMANDS.length; c++) {
+      const counts = this.requests[COMMANDS[c]!];
+      for (let r = 0; r < REPLIES.length; r++) {
+        const count = replies[c * REPLIES.length + r]!;
+        if (committed) counts[REPLIES[r]!] += count;
+        else counts.ERROR += count;
       }
     }
+    this.malformedRequests += slice.malformed;
+    this.overlongLines += slice.overlong;
   }
 
   /**
@@ -91,8 +106,45 @@ export class ServerStats {
       ...perCommand,
       `malformed=${this.malformedRequests}`,
       `overlong=${this.overlongLines}`,
-      `bytes-in=${this.bytesRead}`,
-      `bytes-out=${this.bytesWritten}`,
+      `bytes-received=${this.bytesReceived}`,
+      `bytes-sent=${this.bytesSent}`,
     ].join(" ");
+  }
+}
+
+/**
+ * The counts of one slice of requests, kept apart from {@linkcode ServerStats} until the outcome
+ * of the commit its replies wait on is known, then added once with
+ * {@linkcode ServerStats.addSlice}. One object per connection serves slice after slice.
+ */
+export class SliceCounts {
+  /** Lines answered. */
+  lines = 0;
+  /** Lines that were not a well-formed request, over-long ones included. */
+  malformed = 0;
+  /** Lines longer than the line limit. */
+  overlong = 0;
+  /** Replies to well-formed requests: `replies[command * REPLIES.length + code]`. */
+  readonly replies: Int32Array = new Int32Array(COMMANDS.length * REPLIES.length);
+
+  /** Counts the reply `code` to a request of `command` (its position in the command table). */
+  countReply(command: number, code: number): void {
+    this.lines++;
+    this.replies[command * REPLIES.length + code]!++;
+  }
+
+  /** Counts a line that was not a well-formed request, and whether it was over the line limit. */
+  countMalformed(overlong: boolean): void {
+    this.lines++;
+    this.malformed++;
+    if (overlong) this.overlong++;
+  }
+
+  /** Sets every count back to zero, for the next slice. */
+  clear(): void {
+    this.lines = 0;
+    this.malformed = 0;
+    this.overlong = 0;
+    this.replies.fill(0);
   }
 }

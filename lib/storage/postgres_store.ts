@@ -70,7 +70,10 @@ LANGUAGE plpgsql AS $$
 DECLARE
   v_kinds text[] := string_to_array(p_kinds, ',');
   v_names text[] := string_to_array(p_names, ',');
-  v_dependencies text[] := string_to_array(p_dependencies, ';');
+  -- One list per change; '' alone is one empty list, which string_to_array would make no list.
+  v_dependencies text[] := CASE WHEN p_dependencies = ''
+    THEN array_fill(''::text, ARRAY[cardinality(v_names)])
+    ELSE string_to_array(p_dependencies, ';') END;
   v_last bigint := p_first + cardinality(v_names) - 1;
 BEGIN
   IF pg_backend_pid() <> p_pid THEN
@@ -85,18 +88,24 @@ BEGIN
   IF p_first <> (SELECT coalesce(max(seq), 0) + 1 FROM pkgindex_changes) THEN
     RAISE EXCEPTION 'pkgindex: change % does not follow the last change in the log', p_first;
   END IF;
+  IF cardinality(v_kinds) <> cardinality(v_names)
+     OR cardinality(v_dependencies) <> cardinality(v_names) THEN
+    RAISE EXCEPTION 'pkgindex: a commit of % names has % kinds and % dependency lists',
+      cardinality(v_names), cardinality(v_kinds), cardinality(v_dependencies);
+  END IF;
+  -- Arrays are unnested together, never subscripted: v[i] walks a text array from its start.
   INSERT INTO pkgindex_changes (seq, epoch, kind, name, dependencies)
-    SELECT p_first + ord - 1, p_epoch, k, n, CASE k WHEN 'index' THEN coalesce(v_dependencies[ord], '') END
-    FROM unnest(v_kinds, v_names) WITH ORDINALITY AS u(k, n, ord);
+    SELECT p_first + ord - 1, p_epoch, k, n, CASE k WHEN 'index' THEN d END
+    FROM unnest(v_kinds, v_names, v_dependencies) WITH ORDINALITY AS u(k, n, d, ord);
   DELETE FROM pkgindex_packages p
     USING (SELECT DISTINCT ON (n) n, k
            FROM unnest(v_kinds, v_names) WITH ORDINALITY AS u(k, n, ord)
            ORDER BY n, ord DESC) AS latest
     WHERE p.name = latest.n AND latest.k = 'remove';
   INSERT INTO pkgindex_packages (name, dependencies)
-    SELECT n, coalesce(v_dependencies[ord], '')
-    FROM (SELECT DISTINCT ON (n) n, k, ord
-          FROM unnest(v_kinds, v_names) WITH ORDINALITY AS u(k, n, ord)
+    SELECT n, d
+    FROM (SELECT DISTINCT ON (n) n, k, d
+          FROM unnest(v_kinds, v_names, v_dependencies) WITH ORDINALITY AS u(k, n, d, ord)
           ORDER BY n, ord DESC) AS latest
     WHERE k = 'index'
     ON CONFLICT (name) DO UPDATE SET dependencies = excluded.dependencies;
@@ -127,6 +136,8 @@ export interface Change {
 export interface ChangeBatch {
   /** The changes after the position asked for, oldest first, up to the limit. */
   changes: Change[];
+  /** Whether this session holds the leader lock (when the read tried to take it). */
+  leaderLock: boolean;
   /** The epoch of the current leader. */
   epoch: number;
   /** The oldest change the log still holds (0 when it is empty). */
@@ -169,6 +180,8 @@ export class PostgresSession {
   readonly backendPid: number;
   readonly #sql: postgres.Sql;
   readonly #password: string;
+  /** How long a query may take before the session is given up (two leases). */
+  readonly #queryTimeoutMs: number;
   #closed = false;
   #onClose: (() => void) | undefined;
   /** The end of the queue of queries: each waits for the one before. */
@@ -176,9 +189,10 @@ export class PostgresSession {
 
   private constructor(
     sql: postgres.Sql,
-    opened: { target: PostgresTarget; backendPid: number },
+    opened: { target: PostgresTarget; backendPid: number; lease: number },
   ) {
     this.#sql = sql;
+    this.#queryTimeoutMs = 2000 * opened.lease;
     this.display = opened.target.display;
     this.#password = opened.target.password;
     this.backendPid = opened.backendPid;
@@ -244,7 +258,7 @@ export class PostgresSession {
         { cause: error },
       );
     }
-    const session = new PostgresSession(sql, { target, backendPid });
+    const session = new PostgresSession(sql, { target, backendPid, lease: options.lease });
     link.session = session;
     if (link.closedEarly) session.#markClosed();
     return session;
@@ -313,6 +327,7 @@ export class PostgresSession {
   loadSnapshot(): Promise<Snapshot> {
     return this.#query(
       "load the index",
+      { timeout: false },
       (sql) =>
         sql.begin("isolation level repeatable read read only", async (sql) => {
           const [position] = await sql`SELECT coalesce(max(seq), 0) AS seq FROM pkgindex_changes`;
@@ -343,14 +358,6 @@ export class PostgresSession {
     );
   }
 
-  /** Tries to take the leader lock without waiting; `true` when this session now holds it. */
-  tryLeaderLock(): Promise<boolean> {
-    return this.#query("take the leader lock", async (sql) => {
-      const [row] = await sql`SELECT pg_try_advisory_lock(${LOCK_CLASS}, ${LEADER_LOCK}) AS held`;
-      return row!.held === true;
-    });
-  }
-
   /**
    * Bumps the epoch and records `holder` as the leader; resolves to the new epoch. Waits for any
    * commit of the previous leader still in flight: from then on, that leader can commit nothing.
@@ -376,11 +383,21 @@ export class PostgresSession {
     });
   }
 
-  /** The changes after `seq`, up to `limit` of them, and where the log begins and ends. */
-  readChanges(seq: number, limit: number): Promise<ChangeBatch> {
+  /**
+   * The changes after `seq`, up to `limit` of them, and where the log begins and ends. With
+   * `tryLeaderLock`, the same round trip also tries to take the leader lock without waiting (a
+   * standby's poll); {@linkcode ChangeBatch.leaderLock} says whether this session now holds it.
+   */
+  readChanges(
+    seq: number,
+    options: { limit: number; tryLeaderLock: boolean },
+  ): Promise<ChangeBatch> {
+    const { limit, tryLeaderLock } = options;
     return this.#query("read the change log", async (sql) => {
       const [row] = await sql`
-        SELECT (SELECT epoch FROM pkgindex_leader) AS epoch,
+        SELECT CASE WHEN ${tryLeaderLock}::boolean
+                    THEN pg_try_advisory_lock(${LOCK_CLASS}, ${LEADER_LOCK}) ELSE false END AS locked,
+               (SELECT epoch FROM pkgindex_leader) AS epoch,
                (SELECT coalesce(min(seq), 0) FROM pkgindex_changes) AS first,
                (SELECT coalesce(max(seq), 0) FROM pkgindex_changes) AS last,
                coalesce(extract(epoch FROM clock_timestamp() - (
@@ -391,6 +408,7 @@ export class PostgresSession {
                       WHERE seq > ${seq} ORDER BY seq LIMIT ${limit}) AS c) AS changes`;
       const rows = row!.changes as [number, string, string, string | null][];
       return {
+        leaderLock: row!.locked === true,
         epoch: Number(row!.epoch),
         first: Number(row!.first),
         last: Number(row!.last),
@@ -448,15 +466,31 @@ export class PostgresSession {
 
   /**
    * Runs `run` after every query queued before it, unless the session is closed; its errors are
-   * rethrown with `action` and the database named, and the password masked.
+   * rethrown with `action` and the database named, and the password masked. A query that takes
+   * longer than two leases (a network that went silent: TCP alone may take minutes to say so)
+   * ends the session; loading the index is exempt (`timeout: false`).
    */
-  #query<T>(action: string, run: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  #query<T>(
+    action: string,
+    ...[options, run]: [{ timeout: false }, Runner<T>] | [Runner<T>]
+  ): Promise<T> {
+    const runner = run ?? (options as Runner<T>);
+    const timeoutMs = run === undefined ? this.#queryTimeoutMs : undefined;
     const result = this.#tail.then(async () => {
       if (this.#closed) {
         throw new Error(`Cannot ${action} on database ${this.display}: its session has ended`);
       }
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        return await run(this.#sql);
+        const running = runner(this.#sql);
+        if (timeoutMs === undefined) return await running;
+        const timedOut = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            reject(new Error(`no answer within ${timeoutMs / 1000} s; the session is given up`));
+            void this.close();
+          }, timeoutMs);
+        });
+        return await Promise.race([running, timedOut]);
       } catch (error) {
         if (error instanceof DataFileError) throw error;
         throw new Error(
@@ -465,12 +499,17 @@ export class PostgresSession {
           }`,
           { cause: error },
         );
+      } finally {
+        clearTimeout(timer);
       }
     });
     this.#tail = result.catch(() => {});
     return result;
   }
 }
+
+/** What {@linkcode PostgresSession} runs on its connection. */
+type Runner<T> = (sql: postgres.Sql) => Promise<T>;
 
 /** The dependency list stored for `name` ("a,b,c"), checked. */
 function parseDependencies(name: string, list: string): string[] {

@@ -96,8 +96,8 @@ export function parsePostgresUrl(data: string, passwordFromEnvironment?: string)
 }
 
 /**
- * `text` with the password of any `scheme://user:password@` in it replaced by `***`, for text
- * that may hold a URL that could not even be parsed.
+ * `url` with its password replaced by `***`, also when it cannot be parsed: everything between
+ * the user's `:` and the last `@` goes.
  *
  * @example
  * ```ts
@@ -105,10 +105,12 @@ export function parsePostgresUrl(data: string, passwordFromEnvironment?: string)
  * import { maskUrlPassword } from "./postgres_url.ts";
  *
  * assert.equal(maskUrlPassword("postgres://a:b@c/d"), "postgres://a:***@c/d");
+ * assert.equal(maskUrlPassword("postgres://a:b c@d@[e/f"), "postgres://a:***@[e/f");
+ * assert.equal(maskUrlPassword("postgres://a@c/d"), "postgres://a@c/d");
  * ```
  */
-export function maskUrlPassword(text: string): string {
-  return text.replace(/(\/\/[^:/@\s]*):[^@\s]*@/g, "$1:***@");
+export function maskUrlPassword(url: string): string {
+  return url.replace(/^([^:]*:\/\/[^:/@]*):.*@/s, "$1:***@");
 }
 
 /**
@@ -125,5 +127,5 @@ export function maskUrlPassword(text: string): string {
  * ```
  */
 export function redactPassword(message: string, password: string): string {
-  return maskUrlPassword(password === "" ? message : message.replaceAll(password, "***"));
+  return password === "" ? message : message.replaceAll(password, "***");
 }

@@ -19,7 +19,7 @@ import { errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { plural } from "../util/plural.ts";
 import { type CommitStats, DurableIndex, newCommitStats } from "./durable_index.ts";
-import { type ChangeBatch, isFencedOut, PostgresSession } from "./postgres_store.ts";
+import { type ChangeBatch, isFencedOut, PostgresSession, type Snapshot } from "./postgres_store.ts";
 import type { PostgresTarget } from "./postgres_url.ts";
 import type { Mutation } from "./sqlite_store.ts";
 
@@ -35,6 +35,8 @@ export const DEFAULT_LEASE = 3;
 export const MAX_LEASE = 5;
 /** How many changes the log keeps: a standby further behind reloads the whole index. */
 export const DEFAULT_RETAIN = 100_000;
+/** Milliseconds between two attempts to connect while the database cannot be reached. */
+export const UNREACHABLE_RETRY_MS = 100;
 /** Changes read per round trip while following the log. */
 const READ_BATCH = 10_000;
 
@@ -144,7 +146,7 @@ export class Replication {
 
   private constructor(
     options: ReplicationOptions,
-    opened: { session: PostgresSession; index: PackageIndex; applied: number },
+    opened: { index: PackageIndex; applied: number },
   ) {
     this.#target = options.target;
     this.#leaseMs = (options.lease ?? DEFAULT_LEASE) * 1000;
@@ -154,32 +156,31 @@ export class Replication {
     this.#clock = options.clock ?? (() => performance.now());
     this.#holder = options.holder ?? `pid ${Deno.pid}`;
     this.#retain = options.retain ?? DEFAULT_RETAIN;
-    this.#session = opened.session;
     this.#index = opened.index;
     this.#applied = opened.applied;
-    this.#role = "standby";
-    this.#watch(opened.session);
     this.operations = forwardingOperations(() => this.#durable);
   }
 
   /**
    * Connects to the database, creates the schema in an empty database (or checks it), and loads
-   * the index. The process starts as a standby; {@linkcode Replication.step} may make it lead.
+   * the index. The process starts as a candidate; its first {@linkcode Replication.step} opens
+   * the session it follows the log and may lead with. (Not the loading one: building a large
+   * index takes longer than PostgreSQL lets a session sit idle.)
    * Throws when the database cannot be reached, is foreign, or holds an inconsistent index, with
    * one sentence that shows the database with its password masked.
    */
   static async open(options: ReplicationOptions): Promise<Replication> {
     const lease = options.lease ?? DEFAULT_LEASE;
     const session = await PostgresSession.open(options.target, { lease });
+    let snapshot: Snapshot;
     try {
       await session.prepareSchema();
-      const snapshot = await session.loadSnapshot();
-      const index = indexOf(snapshot.entries, options.target.display);
-      return new Replication(options, { session, index, applied: snapshot.seq });
-    } catch (error) {
+      snapshot = await session.loadSnapshot();
+    } finally {
       await session.close();
-      throw error;
     }
+    const index = indexOf(snapshot.entries, options.target.display);
+    return new Replication(options, { index, applied: snapshot.seq });
   }
 
   /** The index as this process knows it: the leader's, or the standby's replica. */
@@ -238,11 +239,12 @@ export class Replication {
       }
       const session = await this.#connected();
       if (session === undefined) return;
-      if (await session.tryLeaderLock()) {
-        await this.#takeOver(session);
-      } else {
-        await this.#follow(session);
-      }
+      const batch = await session.readChanges(this.#applied, {
+        limit: READ_BATCH,
+        tryLeaderLock: true,
+      });
+      await this.#replay(session, batch);
+      if (batch.leaderLock) await this.#takeOver(session);
     } catch (error) {
       this.#lose(`${errorMessage(error)}`);
     }
@@ -250,7 +252,8 @@ export class Replication {
 
   /**
    * Runs {@linkcode Replication.step} until {@linkcode Replication.close}: every `pollMs` while
-   * following (default 25), every third of the lease while leading.
+   * following (default 25), every sixth of the lease while leading (a renewal once a third of it
+   * has passed), and every {@linkcode UNREACHABLE_RETRY_MS} while the database cannot be reached.
    */
   run(pollMs = 25): void {
     if (this.#running !== undefined) return;
@@ -260,7 +263,11 @@ export class Replication {
       while (!stopped) {
         await this.step();
         if (stopped) break;
-        const delay = this.#role === "leader" ? this.#leaseMs / 6 : pollMs;
+        const delay = this.#role === "leader"
+          ? this.#leaseMs / 6
+          : this.#unreachable
+          ? UNREACHABLE_RETRY_MS
+          : pollMs;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
           wake = () => {
@@ -406,21 +413,26 @@ export class Replication {
     );
   }
 
-  /**
-   * Replays one batch of the log into the index; resolves to whether more may follow. Reloads the
-   * whole index when the log no longer holds the next change or the replica cannot apply it.
-   */
+  /** Reads and replays one batch of the log; resolves to whether more may follow. */
   async #follow(session: PostgresSession): Promise<boolean> {
-    const batch = await session.readChanges(this.#applied, READ_BATCH);
+    const batch = await session.readChanges(this.#applied, {
+      limit: READ_BATCH,
+      tryLeaderLock: false,
+    });
+    await this.#replay(session, batch);
+    return batch.changes.length === READ_BATCH;
+  }
+
+  /**
+   * Replays `batch` into the index. Reloads the whole index instead when the log no longer holds
+   * the next change or the replica cannot apply it.
+   */
+  async #replay(session: PostgresSession, batch: ChangeBatch): Promise<void> {
     if (this.#role !== "leader") this.#epoch = batch.epoch;
     // The lag is what this poll found before replaying: how far behind the replica had fallen.
     this.#lagChanges = Math.max(0, batch.last - this.#applied);
     this.#lagSeconds = this.#lagChanges === 0 ? 0 : batch.behindSeconds;
-    if (batch.last > this.#applied && !this.#canReplay(batch)) {
-      await this.#reload(session);
-      return false;
-    }
-    return batch.changes.length === READ_BATCH;
+    if (batch.last > this.#applied && !this.#canReplay(batch)) await this.#reload(session);
   }
 
   /** Applies `batch` in order; `false` if its first change is not the next one or one fails. */
@@ -454,6 +466,7 @@ export class Replication {
    * waits for that, reconnects and follows the log again.
    */
   #lose(reason: string): void {
+    if (this.#role === "candidate" && this.#session === undefined) return; // already lost
     const wasLeader = this.#role === "leader";
     this.#role = "candidate";
     this.#leaseUntil = 0;

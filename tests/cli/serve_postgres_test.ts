@@ -86,6 +86,12 @@ Deno.test({
         lagSeconds: 0,
         data: `postgres://postgres:***@127.0.0.1:${cluster.port}/serve`,
       });
+      const fromReplica = await fetch(`http://127.0.0.1:${second.httpPort}/v1/packages/isl`);
+      assert.equal(fromReplica.status, 200);
+      assert.equal(fromReplica.headers.get("x-pkgindex-role"), "standby");
+      assert.equal(fromReplica.headers.get("x-pkgindex-stale-seconds"), "0.000");
+      assert.equal(fromReplica.headers.get("x-pkgindex-lag-changes"), "0");
+      assert.deepEqual((await fromReplica.json()).dependencies, ["gmp"]);
       const metrics = await (await fetch(`http://127.0.0.1:${second.httpPort}/metrics`)).text();
       assert.match(
         metrics,

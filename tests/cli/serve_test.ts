@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../../lib/cli/flags.ts";
-import { SERVE, type ServeConfig } from "../../lib/cli/serve.ts";
+import { SERVE, SERVE_FLAGS, type ServeConfig } from "../../lib/cli/serve.ts";
 import { type EnvReader, parseCommandLine } from "../../lib/cli/subcommand.ts";
 import { MAIN, runMain, START_FLAGS } from "../support/test_server.ts";
 import { withTempDir, writeDataFile } from "../support/data_files.ts";
@@ -237,4 +237,21 @@ Deno.test("serve exits 1 when its HTTP port is taken, closing the data file it o
       taken.close();
     }
   });
+});
+
+Deno.test("the README's table of serve flags gives the defaults the flags have", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const flags: Record<string, { defaultValue: unknown }> = SERVE_FLAGS;
+  let checked = 0;
+  for (const [, names, defaults] of readme.matchAll(/^\| (`--[^|]*?) +\| [^|]*\| ([^|]*?) +\|/gm)) {
+    const pairs = names!.split(", ").map((name, i) => [name, defaults!.split(", ")[i]!]);
+    for (const [name, text] of pairs) {
+      const value = /^`(.*)`$/.exec(text!)?.[1]; // none and off are not values
+      if (value === undefined) continue;
+      const flag = flags[name!.replaceAll("`", "").slice(2)];
+      assert.equal(value, String(flag?.defaultValue), `the README's default of ${name}`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 8, `the table was read (${checked} defaults)`);
 });

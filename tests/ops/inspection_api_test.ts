@@ -523,8 +523,8 @@ Deno.test("GET /v1/connections lists open connections with their counters, bound
       assert.deepEqual(counters, {
         peer: `127.0.0.1:${first.conn.localAddr.port}`,
         requests: 1,
-        bytesIn: 11,
-        bytesOut: 3,
+        bytesReceived: 11,
+        bytesSent: 3,
       });
       assert.equal(new Date(openedAt as string).toISOString(), openedAt);
       assert.ok((ageSeconds as number) >= (idleSeconds as number) && (idleSeconds as number) >= 0);

@@ -9,13 +9,12 @@ import { VERSION } from "../../lib/util/version.ts";
 import { parseExposition } from "../support/exposition.ts";
 
 function busyStats(): ServerStats {
-  const stats = new ServerStats();
+  const stats = new ServerStats({ openConnections: new Set(["first", "second"]) });
   stats.connectionsAccepted = 7;
-  stats.connectionsOpen = 2;
   stats.connectionsRejected = 3;
   stats.idleTimeouts = 1;
-  stats.bytesRead = 1234;
-  stats.bytesWritten = 56;
+  stats.bytesReceived = 1234;
+  stats.bytesSent = 56;
   stats.overlongLines = 4;
   stats.malformedRequests = 5;
   stats.requests.INDEX.OK = 10;

@@ -3,6 +3,7 @@ import { COMMAND_TABLE } from "../../lib/protocol/command_table.ts";
 import { MAX_NAME_BYTES } from "../../lib/protocol/names.ts";
 import {
   describeProblem,
+  type Problem,
   PROBLEMS,
   requestDependencies,
   RequestLine,
@@ -148,7 +149,7 @@ Deno.test("RequestLine.parse finds the end of a malformed line wherever the prob
 });
 
 Deno.test("RequestLine.parse says which field and which byte make a line malformed", () => {
-  const cases: [string, number, string][] = [
+  const cases: [string, Problem, string][] = [
     [
       "BLINDEX|a|",
       PROBLEMS.unknownCommand,
@@ -215,4 +216,22 @@ Deno.test("RequestLine.parse reuses one object: a new line leaves nothing of the
   request.parse(bytes, first + 1);
   assert.equal(requestName(request), "b");
   assert.deepEqual(requestDependencies(request), []);
+});
+
+Deno.test("RequestLine.parse refuses a line over its limit before anything else is wrong", () => {
+  const request = new RequestLine({ maxLineBytes: 9 });
+  const bytes = encoder.encode("QUERY|ab|\nQUERY|abc|\nBLINDEX|abc|\n");
+  assert.equal(request.parse(bytes, 0), 9);
+  assert.equal(request.command, 2, "9 bytes with the limit at 9: the \\n does not count");
+  assert.equal(request.parse(bytes, 10), 20);
+  assert.equal(request.command, -1);
+  assert.equal(request.problem, PROBLEMS.lineTooLong);
+  assert.equal(request.problem.field, "line");
+  assert.equal(request.problemAt, 10 + 9);
+  assert.equal(
+    describeProblem(request),
+    "The line is 10 bytes long, over the server's limit of 9 (--max-line-bytes).",
+  );
+  request.parse(bytes, 21);
+  assert.equal(request.problem, PROBLEMS.lineTooLong, "an unknown command on a long line");
 });

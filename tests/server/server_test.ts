@@ -6,7 +6,7 @@ import {
   TestClient,
   withServer,
 } from "../support/test_server.ts";
-import { serve, type Server } from "../../lib/server/server.ts";
+import { serve, SERVE_DEFAULTS, type Server } from "../../lib/server/server.ts";
 
 const encoder = new TextEncoder();
 
@@ -28,8 +28,8 @@ async function waitUntilReadingStops(server: Server): Promise<void> {
   let lastRead = -1;
   let stableSince = Date.now();
   await waitFor(() => {
-    if (server.stats.bytesRead !== lastRead || lastRead === 0) {
-      lastRead = server.stats.bytesRead;
+    if (server.stats.bytesReceived !== lastRead || lastRead === 0) {
+      lastRead = server.stats.bytesReceived;
       stableSince = Date.now();
     }
     return Date.now() - stableSince >= 150;
@@ -61,6 +61,21 @@ Deno.test("server answers the sample session exactly", async () => {
     assert.equal(server.stats.requests.INDEX.FAIL, 1);
     assert.equal(server.stats.requests.REMOVE.FAIL, 1);
   });
+});
+
+Deno.test("each @default of ServeOptions is the value SERVE_DEFAULTS holds", async () => {
+  const source = await Deno.readTextFile(new URL("../../lib/server/server.ts", import.meta.url));
+  const options = source.slice(
+    source.indexOf("export interface ServeOptions {"),
+    source.indexOf("export const SERVE_DEFAULTS"),
+  );
+  const tagged = new Map(
+    [...options.matchAll(/@default \{(.*)\}\n\s*\*\/\n\s*(\w+)\?:/g)].map((m) => [m[2]!, m[1]!]),
+  );
+  assert.ok(tagged.has("logger"), "the tags were read");
+  for (const [option, value] of Object.entries(SERVE_DEFAULTS)) {
+    assert.equal(tagged.get(option), JSON.stringify(value), `the @default of ${option}`);
+  }
 });
 
 Deno.test("server shares one index between connections", async () => {
@@ -236,7 +251,7 @@ Deno.test("server keeps serving others while a client never reads, and stops rea
     const flood = encoder.encode("QUERY|a|\n".repeat(1024 * 1024)); // 9 MiB → 5 MiB of replies
     const sending = greedy.send(flood).catch(() => {});
     await waitUntilReadingStops(server);
-    assert.ok(server.stats.bytesRead < flood.length, "the server must not read everything");
+    assert.ok(server.stats.bytesReceived < flood.length, "the server must not read everything");
     const started = performance.now();
     assert.equal(await exchange(server.addr.port, "INDEX|b|\n"), "OK\n");
     assert.ok(performance.now() - started < 1000, "another client is not stalled");
@@ -397,7 +412,8 @@ Deno.test("server counts each open connection's requests and bytes, oldest first
       assert.equal(await first.readLines(2), "OK\nERROR\n");
       assert.equal(await second.request("QUERY|isl|"), "FAIL\n");
       // Bytes out are counted once the write has completed, which may be after the reply arrived.
-      const sent = () => server.connections(10).connections.reduce((sum, c) => sum + c.bytesOut, 0);
+      const sent = () =>
+        server.connections(10).connections.reduce((sum, c) => sum + c.bytesSent, 0);
       await waitFor(() => sent() === 17, "every reply to be counted");
       const { connections, total } = server.connections(10);
       assert.equal(total, 2);
@@ -405,15 +421,15 @@ Deno.test("server counts each open connection's requests and bytes, oldest first
         `${conn.localAddr.hostname}:${conn.localAddr.port}`
       );
       assert.deepEqual(
-        connections.map(({ peer, requests, bytesIn, bytesOut }) => ({
+        connections.map(({ peer, requests, bytesReceived, bytesSent }) => ({
           peer,
           requests,
-          bytesIn,
-          bytesOut,
+          bytesReceived,
+          bytesSent,
         })),
         [
-          { peer: peers[0], requests: 3, bytesIn: 11 + 17, bytesOut: 3 + 9 },
-          { peer: peers[1], requests: 1, bytesIn: 11, bytesOut: 5 },
+          { peer: peers[0], requests: 3, bytesReceived: 11 + 17, bytesSent: 3 + 9 },
+          { peer: peers[1], requests: 1, bytesReceived: 11, bytesSent: 5 },
         ],
       );
       for (const { openedAt, lastActive } of connections) {

@@ -64,7 +64,7 @@ Deno.test("durable server sends no reply before the commit that holds its change
   };
   const durable = new DurableIndex({ index, store, logger, onDiverged: failTest });
   await withServer({ index: durable, logger }, async (server) => {
-    readBytesWritten = () => server.stats.bytesWritten;
+    readBytesWritten = () => server.stats.bytesSent;
     const client = await TestClient.connect(server.addr.port);
     const observer = await TestClient.connect(server.addr.port);
     try {

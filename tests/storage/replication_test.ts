@@ -220,6 +220,26 @@ async function runTests(test: Test): Promise<void> {
     assert.deepEqual(stored, [{ name: "gmp" }]);
   });
 
+  await test("the commit function refuses a backend other than the lock holder, and a stale epoch", async ({ cluster, database, open }) => {
+    const a = await open();
+    await a.step();
+    const epoch = a.status().epoch;
+    const commit = (pid: string, epoch: number) =>
+      cluster.sql(`SELECT pkgindex_commit(${pid}, ${epoch}, 1, 'index', 'gmp', '', 100)`, database);
+    await assert.rejects(
+      commit("12345", epoch),
+      /pkgindex: this session \(pid \d+\) is not the one that took the leader lock \(pid 12345\)/,
+    );
+    await assert.rejects(
+      commit("pg_backend_pid()", epoch - 1),
+      new RegExp(`pkgindex: epoch ${epoch - 1} no longer leads: another process took over`),
+    );
+    await commit("pg_backend_pid()", epoch); // the checks pass; the caller's own session commits
+    assert.deepEqual(await cluster.sql("SELECT name FROM pkgindex_packages", database), [
+      { name: "gmp" },
+    ]);
+  });
+
   await test("a commit that fails for another reason is undone and answered ERROR, and the leader stays", async ({ cluster, database, open }) => {
     const a = await open();
     await a.step();
@@ -285,6 +305,26 @@ async function runTests(test: Test): Promise<void> {
       assert.equal(await exchange(port, "QUERY|gmp|\nINDEX|gmp|\n"), "");
     });
     assert.equal(b.index.has("gmp"), false);
+  });
+
+  await test("after PostgreSQL restarts, the processes reconnect and one leads again with all that was committed", async ({ cluster, open }) => {
+    const a = await open();
+    const b = await open();
+    await a.step();
+    await b.step();
+    a.operations.indexRequest(names("gmp", []));
+    assert.equal(await a.operations.whenDurable!(), true);
+    await cluster.restart();
+    await waitUntil(() => a.role === "candidate" && b.role === "candidate");
+    assert.equal(a.mayAnswer(), false);
+    await a.step(); // reconnects and takes the lock again: nobody else holds it
+    await b.step();
+    assert.deepEqual([a.role, b.role], ["leader", "standby"]);
+    assert.equal(a.status().epoch, 2);
+    a.operations.indexRequest(names("isl", ["gmp"]));
+    assert.equal(await a.operations.whenDurable!(), true);
+    await b.step();
+    assert.deepEqual(b.index.dependenciesOf("isl"), ["gmp"]);
   });
 
   await test("a standby reloads when the log no longer holds the next change", async ({ cluster, database, open }) => {

@@ -130,7 +130,7 @@ export async function startPostgresCluster(
     user: "postgres",
     url: (name) => `postgres://postgres@127.0.0.1:${port}/${name}`,
     async createDatabase(name) {
-      await cluster.sql(`CREATE DATABASE "${name}"`);
+      await cluster.sql(`CREATE DATABASE "${name}" STRATEGY FILE_COPY`);
       return cluster.url(name);
     },
     async sql(query, database = "postgres") {
