@@ -435,10 +435,19 @@ function describeRun(result: RunResult): string {
     }`;
 }
 
+/** The median of `values` (the lower one of an even count), `undefined` counting as never. */
 function median(values: readonly (number | undefined)[]): number | undefined {
-  if (values.some((value) => value === undefined)) return undefined;
-  const sorted = (values as number[]).toSorted((a, b) => a - b);
-  return sorted[(sorted.length - 1) >> 1];
+  const sorted = values.map((value) => value ?? Infinity).toSorted((a, b) => a - b);
+  const middle = sorted[(sorted.length - 1) >> 1];
+  return middle === undefined || middle === Infinity ? undefined : middle;
+}
+
+/** The median time of the runs in which another process took over, and in how many it did. */
+function takeoverText(runs: readonly RunResult[]): string {
+  const times = runs.flatMap(({ takeoverMs }) => takeoverMs === undefined ? [] : [takeoverMs]);
+  if (times.length === 0) return "none (the leader stayed)";
+  const text = seconds(median(times));
+  return times.length === runs.length ? text : `${text} (${times.length} of ${runs.length} runs)`;
 }
 
 function formatTable(results: readonly RunResult[]): string {
@@ -461,7 +470,7 @@ function formatTable(results: readonly RunResult[]): string {
       FAULTS[fault],
       seconds(median(runs.map((result) => result.recoveredMs))),
       seconds(median(runs.map((result) => result.allWritersMs))),
-      seconds(median(runs.map((result) => result.takeoverMs))),
+      takeoverText(runs),
       String(sum((result) => result.acked)),
       String(sum((result) => Math.max(result.lost, result.lostInPostgres))),
       String(sum((result) => result.deposed)),
