@@ -469,8 +469,7 @@ async function openReplication(
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   options.logger.info(
     `Loaded ${plural(replication.index.size, "package")} from database ${target.display} in ` +
-      `${seconds} s; following its change log as a standby until this process leads ` +
-      `(lease ${config.lease} s)`,
+      `${seconds} s (lease ${config.lease} s)`,
   );
   return replication;
 }

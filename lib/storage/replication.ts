@@ -318,7 +318,10 @@ export class Replication {
       }
       return undefined;
     }
-    if (this.#unreachable) this.#logger.info(`Connected to database ${this.#target.display} again`);
+    this.#logger.info(
+      `Following the change log of database ${this.#target.display} as a standby from change ` +
+        `${this.#applied}${this.#unreachable ? ", connected again" : ""}`,
+    );
     this.#unreachable = false;
     this.#session = session;
     this.#role = "standby";

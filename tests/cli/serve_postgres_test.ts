@@ -60,6 +60,7 @@ Deno.test({
       );
       const second = await startServerProcess(command, { env: { PKGINDEX_LEASE: "2" } });
       started.push(second);
+      await second.waitForLog(/Following the change log of database .* as a standby from change 0/);
       assert.deepEqual(await health(first), { status: 200, role: "leader" });
       assert.deepEqual(await health(second), { status: 503, role: "standby" });
       assert.equal(

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { namesOf as names } from "../../lib/protocol/request_parser.ts";
 import { parsePostgresUrl } from "../../lib/storage/postgres_url.ts";
 import { Replication, type ReplicationOptions } from "../../lib/storage/replication.ts";
-import { serve } from "../../lib/server/server.ts";
+import { serve, type Server } from "../../lib/server/server.ts";
 import {
   findPostgres,
   type PostgresCluster,
@@ -259,9 +259,18 @@ async function runTests(test: Test): Promise<void> {
   await test("lease: a leader answers nothing once its lease has run out on its clock", async ({ open }) => {
     const clock = manualClock();
     let demoted = 0;
-    const a = await open({ clock: clock.now, lease: 3, onDemoted: () => demoted++ });
+    const serving: { server?: Server } = {};
+    const a = await open({
+      clock: clock.now,
+      lease: 3,
+      onDemoted: () => {
+        demoted++;
+        serving.server?.closeConnections(); // as pkgindex serve does
+      },
+    });
     await a.step();
-    await withGatedServer(a, async (port) => {
+    await withGatedServer(a, async (port, server) => {
+      serving.server = server;
       assert.equal(await exchange(port, "INDEX|gmp|\nQUERY|gmp|\n"), "OK\nOK\n");
       const client = await TestClient.connect(port);
       try {
@@ -274,10 +283,16 @@ async function runTests(test: Test): Promise<void> {
       } finally {
         client.close();
       }
-      await a.step();
-      assert.equal(a.role, "candidate");
-      assert.equal(demoted, 1);
-      assert.equal(await exchange(port, "QUERY|gmp|\n"), "");
+      const idle = await TestClient.connect(port);
+      try {
+        await a.step();
+        assert.equal(a.role, "candidate");
+        assert.equal(demoted, 1);
+        assert.equal(await exchange(port, "QUERY|gmp|\n"), "");
+        assert.equal(await idle.readToEnd(), "", "demotion closed the idle connection too");
+      } finally {
+        idle.close();
+      }
     });
   });
 
@@ -359,7 +374,7 @@ async function runTests(test: Test): Promise<void> {
 /** Serves `replication` as `pkgindex serve` does: its index, gated by its lease. */
 async function withGatedServer(
   replication: Replication,
-  body: (port: number) => Promise<void>,
+  body: (port: number, server: Server) => Promise<void>,
 ): Promise<void> {
   const server = serve({
     hostname: "127.0.0.1",
@@ -369,7 +384,7 @@ async function withGatedServer(
     mayAnswer: () => replication.mayAnswer(),
   });
   try {
-    await body(server.addr.port);
+    await body(server.addr.port, server);
   } finally {
     await server.shutdown();
   }
