@@ -118,10 +118,22 @@ async function ask(conn: Deno.TcpConn): Promise<string | null> {
   return read === null ? null : new TextDecoder().decode(buffer.subarray(0, read)).trim();
 }
 
-/** Waits for the other end to close `conn`; false if it sends something instead. */
+/**
+ * Waits for the other end to close `conn`; false if it sends something instead, or has not
+ * closed it within 10 s.
+ */
 async function closedByPeer(conn: Deno.TcpConn): Promise<boolean> {
-  const read = await conn.read(new Uint8Array(64)).catch(() => null);
-  return read === null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), 10_000));
+  const read = conn.read(new Uint8Array(64)).catch(() => null);
+  const outcome = await Promise.race([read, late]);
+  clearTimeout(timer);
+  if (outcome === "late") {
+    closeQuietly(conn);
+    await read;
+    return false;
+  }
+  return outcome === null;
 }
 
 Deno.test({
