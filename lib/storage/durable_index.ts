@@ -101,7 +101,9 @@ const NEVER_DURABLE = Promise.resolve(false);
  * as soon as the one in flight succeeds.
  *
  * Callers must not reply before the changes a reply may have observed are durable: after
- * answering a batch of requests, await {@linkcode DurableIndex.whenDurable}. When a commit fails,
+ * answering a batch of requests, await {@linkcode DurableIndex.whenDurable}. A batch that only
+ * asked about packages no pending change touches observed nothing that is not durable, and need
+ * not wait: `whenDurable` then returns `undefined`. When a commit fails,
  * its mutations are undone in memory, newest first, and `whenDurable` resolves to `false` so that
  * every reply that waited on it can be turned into `ERROR`; a later group waiting behind a failed
  * one is undone with it (it may depend on it) and fails too. Failures are logged once per
@@ -141,6 +143,13 @@ export class DurableIndex implements IndexOperations {
   #group: PromiseWithResolvers<boolean> | undefined;
   /** The group whose asynchronous commit is in flight. */
   #inFlight: CommitGroup | undefined;
+  /** How many not-yet-durable changes (pending or in flight) touch each package. */
+  readonly #dirty = new Map<string, number>();
+  /**
+   * Whether a request since the last {@linkcode DurableIndex.whenDurable} may have observed a
+   * change that is not durable yet: any INDEX or REMOVE, or a QUERY of a dirty package.
+   */
+  #observed = false;
   #commitTimer: ReturnType<typeof setImmediate> | undefined;
   /** The failed commits since the last one that succeeded, and their changes. */
   #failing = { commits: 0, changes: 0 };
@@ -161,6 +170,7 @@ export class DurableIndex implements IndexOperations {
    * {@linkcode PackageIndex.indexRequest}.
    */
   indexRequest(request: RequestNames): boolean {
+    this.#observed = true;
     const name = requestName(request);
     const previous = this.#index.dependenciesOf(name);
     if (!this.#index.indexRequest(request)) return false;
@@ -174,6 +184,7 @@ export class DurableIndex implements IndexOperations {
    * {@linkcode PackageIndex.removeRequest}.
    */
   removeRequest(request: RequestNames): boolean {
+    this.#observed = true;
     const name = requestName(request);
     const previous = this.#index.dependenciesOf(name);
     if (!this.#index.removeRequest(request)) return false;
@@ -181,8 +192,14 @@ export class DurableIndex implements IndexOperations {
     return true;
   }
 
-  /** Whether the request's package is indexed (in memory: possibly not yet durable). */
+  /**
+   * Whether the request's package is indexed (in memory: possibly not yet durable). Only while
+   * changes are pending does it look the name up among them (making a string of it).
+   */
   hasRequest(request: RequestNames): boolean {
+    if (this.#dirty.size > 0 && !this.#observed && this.#dirty.has(requestName(request))) {
+      this.#observed = true;
+    }
     return this.#index.hasRequest(request);
   }
 
@@ -202,13 +219,17 @@ export class DurableIndex implements IndexOperations {
   }
 
   /**
-   * The outcome of the commit that makes everything applied so far durable: `true` once it is
-   * committed, `false` if it failed and was undone (and always, once memory and the store
-   * disagree). `undefined` when nothing is waiting to be committed, so a caller can reply at once
-   * without awaiting anything.
+   * For the requests answered since the last call: the outcome of the commit that makes durable
+   * everything they may have observed. `true` once it is committed, `false` if it failed and was
+   * undone (and always, once memory and the store disagree). `undefined` when nothing is waiting
+   * to be committed, or those requests observed only durable state (QUERY of packages no pending
+   * change touches), so a caller can reply at once without awaiting anything.
    */
   whenDurable(): Promise<boolean> | undefined {
-    return this.#diverged ? NEVER_DURABLE : (this.#group ?? this.#inFlight?.done)?.promise;
+    if (this.#diverged) return NEVER_DURABLE;
+    const observed = this.#observed;
+    this.#observed = false;
+    return observed ? this.#settled() : undefined;
   }
 
   /**
@@ -218,15 +239,22 @@ export class DurableIndex implements IndexOperations {
   async flush(): Promise<void> {
     while (!this.#diverged) {
       if (this.#pending.length > 0 && this.#inFlight === undefined) this.#commit();
-      const settled = this.whenDurable();
+      const settled = this.#settled();
       if (settled === undefined) return;
       await settled;
     }
   }
 
+  /** The outcome of the commit of everything applied so far; `undefined` when all is durable. */
+  #settled(): Promise<boolean> | undefined {
+    return (this.#group ?? this.#inFlight?.done)?.promise;
+  }
+
   #record(applied: AppliedMutation): void {
     if (this.#diverged) return; // memory is no longer what the store holds: commit nothing
     this.#pending.push(applied);
+    const { name } = applied.mutation;
+    this.#dirty.set(name, (this.#dirty.get(name) ?? 0) + 1);
     if (this.#group !== undefined) return;
     this.#group = Promise.withResolvers<boolean>();
     // An immediate runs once every read that completed in this turn of the event loop has been
@@ -280,8 +308,18 @@ export class DurableIndex implements IndexOperations {
     this.#pending = [];
     this.#group = undefined;
     this.#rollBack(applied, error);
+    this.#clean(applied);
     group.done.resolve(false);
     later?.resolve(false);
+  }
+
+  /** Marks the packages of `applied` as no longer touched by them: they are durable or undone. */
+  #clean(applied: readonly AppliedMutation[]): void {
+    for (const { mutation: { name } } of applied) {
+      const count = this.#dirty.get(name)! - 1;
+      if (count === 0) this.#dirty.delete(name);
+      else this.#dirty.set(name, count);
+    }
   }
 
   #succeeded(group: CommitGroup, started: number): void {
@@ -295,6 +333,7 @@ export class DurableIndex implements IndexOperations {
       );
       this.#failing = { commits: 0, changes: 0 };
     }
+    this.#clean(group.applied);
     group.done.resolve(true);
   }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { DurableIndex, type MutationStore } from "../../lib/storage/durable_index.ts";
 import { PackageIndex } from "../../lib/index/package_index.ts";
 import type { Mutation } from "../../lib/storage/sqlite_store.ts";
+import { namesOf } from "../../lib/protocol/request_parser.ts";
 import { recordingLogger } from "../support/test_server.ts";
 
 /** A store that records each commit, and fails as many as it is told to. */
@@ -216,4 +217,28 @@ Deno.test("DurableIndex flush resolves once nothing is pending or in flight", as
   store.inFlight[0]!.settle.resolve();
   await flushed;
   assert.equal(durable.whenDurable(), undefined);
+});
+
+/** The names of a QUERY of `name`. */
+function names(name: string) {
+  return namesOf(name, []);
+}
+
+Deno.test("DurableIndex lets a QUERY of a package no pending change touches reply at once", async () => {
+  const { durable, store } = setUpAsync();
+  durable.index("gmp", []);
+  assert.ok(durable.whenDurable() !== undefined, "the INDEX waits for its commit");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(store.inFlight.length, 1);
+  assert.equal(durable.hasRequest(names("isl")), false);
+  assert.equal(durable.whenDurable(), undefined, "isl is untouched: its FAIL is durable already");
+  assert.equal(durable.hasRequest(names("gmp")), true);
+  const waiting = durable.whenDurable();
+  assert.ok(waiting !== undefined, "gmp's OK must wait: its INDEX may still fail");
+  durable.remove("never-there"); // a REMOVE may observe pending changes: it waits
+  assert.ok(durable.whenDurable() !== undefined);
+  store.inFlight[0]!.settle.resolve();
+  assert.equal(await waiting, true);
+  assert.equal(durable.hasRequest(names("gmp")), true);
+  assert.equal(durable.whenDurable(), undefined, "gmp is durable now");
 });
