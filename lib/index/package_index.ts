@@ -22,8 +22,16 @@
 import type { IndexOperations, RequestNames } from "../protocol/command_table.ts";
 import { namesOf } from "../protocol/request_parser.ts";
 import { NameTable } from "./name_table.ts";
+import { postOrder } from "./post_order.ts";
+import { runToEnd } from "./walk_runner.ts";
 
 const encoder = new TextEncoder();
+
+/** What `INDEX` of a package would do now: see {@linkcode PackageIndex.checkIndex}. */
+export type IndexCheck = "ok" | "missing-dependency" | "cycle";
+
+const MISSING_DEPENDENCY = -1;
+const CLOSES_CYCLE = -2;
 
 /**
  * An in-memory dependency graph that only ever holds a consistent state: every dependency of an
@@ -70,6 +78,9 @@ export class PackageIndex implements IndexOperations {
   #generation = 0;
   /** Scratch list of the dependency slots of the request being handled, reused between requests. */
   #dependencySlots = new Int32Array(64);
+  /** The slot (or -1) and name hash of the package the last INDEX check was about. */
+  #checkedSlot = -1;
+  #checkedHash = 0;
   /** Scratch stack of the cycle check's walk. */
   #walk = new Int32Array(64);
   /** Scratch bytes of a name given as a string, for looking it up. */
@@ -121,7 +132,7 @@ export class PackageIndex implements IndexOperations {
         throw new Error(`Package '${dependent}' depends on '${missing}', which is not listed`);
       }
     }
-    const { cycleMember } = index.#postOrder();
+    const { cycleMember } = runToEnd(postOrder(index, { from: 0, to: index.slotCount }));
     if (cycleMember !== undefined) {
       throw new Error(
         `Package '${index.#table.nameOf(cycleMember)}' is part of a dependency cycle`,
@@ -222,6 +233,30 @@ export class PackageIndex implements IndexOperations {
   }
 
   /**
+   * What `INDEX` of the request would do now, decided without changing the index: `"ok"` when it
+   * would succeed, `"missing-dependency"` when a dependency is not indexed, and `"cycle"` when the
+   * new list would close a dependency cycle (a package depending on itself included). This is the
+   * decision {@linkcode PackageIndex.indexRequest} takes before it changes anything.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PackageIndex } from "./package_index.ts";
+   * import { namesOf } from "../protocol/request_parser.ts";
+   *
+   * const index = PackageIndex.fromEntries([["gmp", []], ["isl", ["gmp"]]]);
+   * assert.equal(index.checkIndex(namesOf("cloog", ["isl", "gmp"])), "ok");
+   * assert.equal(index.checkIndex(namesOf("cloog", ["isl", "ppl"])), "missing-dependency");
+   * assert.equal(index.checkIndex(namesOf("gmp", ["isl"])), "cycle");
+   * assert.equal(index.has("cloog"), false); // nothing changed
+   * ```
+   */
+  checkIndex(request: RequestNames): IndexCheck {
+    const count = this.#checkIndex(request);
+    return count >= 0 ? "ok" : count === MISSING_DEPENDENCY ? "missing-dependency" : "cycle";
+  }
+
+  /**
    * Indexes the request's package with exactly its dependencies (duplicates count once),
    * replacing any dependency list it had. Returns `false` and changes nothing when a dependency
    * is not indexed or when the new list would close a dependency cycle (a package depending on
@@ -231,17 +266,13 @@ export class PackageIndex implements IndexOperations {
    * on with a dependency it did not have before walks the graph below that dependency.
    */
   indexRequest(request: RequestNames): boolean {
-    const count = this.#resolveDependencies(request);
-    if (count === -1) return false;
-    const { bytes, nameStart, nameEnd } = request;
-    const table = this.#table;
-    const hash = table.hash(bytes, nameStart, nameEnd);
-    let slot = table.find(hash, bytes, nameStart, nameEnd);
+    const count = this.#checkIndex(request);
+    if (count < 0) return false;
+    let slot = this.#checkedSlot;
     if (slot === -1) {
-      slot = table.insert(hash, bytes, nameStart, nameEnd);
+      const { bytes, nameStart, nameEnd } = request;
+      slot = this.#table.insert(this.#checkedHash, bytes, nameStart, nameEnd);
       if (slot >= this.#marks.length) this.#growSlotArrays();
-    } else if (this.#wouldCloseCycle(slot, count)) {
-      return false;
     }
     this.#setDependencies(slot, this.#dependencySlots, count);
     this.#version++;
@@ -294,9 +325,29 @@ export class PackageIndex implements IndexOperations {
 
   /** Every indexed package with its dependencies, dependencies before their dependents. */
   *entries(): IterableIterator<[name: string, dependencies: string[]]> {
-    for (const slot of this.#postOrder().order) {
+    const { order } = runToEnd(postOrder(this, { from: 0, to: this.slotCount }));
+    for (const slot of order) {
       yield [this.#table.nameOf(slot), this.#dependencyNames(slot)];
     }
+  }
+
+  /**
+   * The one decision of INDEX: the number of distinct dependencies when the request may be
+   * applied (their slots in #dependencySlots, the package's slot or -1 in #checkedSlot, its
+   * name's hash in #checkedHash), else {@linkcode MISSING_DEPENDENCY} or
+   * {@linkcode CLOSES_CYCLE}. Changes nothing but scratch space.
+   */
+  #checkIndex(request: RequestNames): number {
+    const count = this.#resolveDependencies(request);
+    if (count === -1) return MISSING_DEPENDENCY;
+    const { bytes, nameStart, nameEnd } = request;
+    const table = this.#table;
+    const hash = table.hash(bytes, nameStart, nameEnd);
+    const slot = table.find(hash, bytes, nameStart, nameEnd);
+    this.#checkedHash = hash;
+    this.#checkedSlot = slot;
+    if (slot !== -1 && this.#wouldCloseCycle(slot, count)) return CLOSES_CYCLE;
+    return count;
   }
 
   /**
@@ -390,47 +441,6 @@ export class PackageIndex implements IndexOperations {
   #pushWalk(position: number, slot: number): void {
     if (position === this.#walk.length) this.#walk = grown(this.#walk, position * 2);
     this.#walk[position] = slot;
-  }
-
-  /**
-   * Every slot in depth-first post-order, so each comes after its dependencies, and a slot on a
-   * dependency cycle if there is one (the order then puts some dependency after its dependent).
-   * Uses an explicit stack: a long dependency chain must not overflow the call stack.
-   */
-  #postOrder(): { order: number[]; cycleMember: number | undefined } {
-    const IN_PROGRESS = 1;
-    const DONE = 2;
-    const states = new Uint8Array(this.#table.slotCount);
-    const order: number[] = [];
-    let cycleMember: number | undefined;
-    const stack: number[] = [];
-    const positions: number[] = [];
-    for (const root of this.#table.slots()) {
-      if (states[root] !== 0) continue;
-      states[root] = IN_PROGRESS;
-      stack.push(root);
-      positions.push(0);
-      while (stack.length > 0) {
-        const top = stack.length - 1;
-        const slot = stack[top]!;
-        const position = positions[top]!;
-        if (position === this.#degree[slot]) {
-          states[slot] = DONE;
-          order.push(slot);
-          stack.pop();
-          positions.pop();
-          continue;
-        }
-        positions[top] = position + 1;
-        const dependency = this.#edges[this.#firstEdge[slot]! + position]!;
-        if (states[dependency] === IN_PROGRESS) cycleMember ??= dependency;
-        if (states[dependency] !== 0) continue;
-        states[dependency] = IN_PROGRESS;
-        stack.push(dependency);
-        positions.push(0);
-      }
-    }
-    return { order, cycleMember };
   }
 
   /**
