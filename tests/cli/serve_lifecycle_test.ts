@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { ServeLifecycle } from "../../lib/cli/serve_lifecycle.ts";
-import { PackageIndex } from "../../lib/index/package_index.ts";
 import { serve } from "../../lib/server/server.ts";
 import { DurableIndex } from "../../lib/storage/durable_index.ts";
 import { SqliteStore } from "../../lib/storage/sqlite_store.ts";
@@ -128,8 +127,8 @@ Deno.test("a failed undo stops the server: waiting replies are ERROR, one line i
   await withTempDir(async (dir) => {
     const path = `${dir}/index.db`;
     const store = SqliteStore.open(path);
+    const index = store.load();
     store.prepareForWrites("normal");
-    const index = new PackageIndex();
     const logger = recordingLogger();
     const lifecycle = new ServeLifecycle(logger);
     let breakNextCommit = false;
