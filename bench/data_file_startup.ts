@@ -29,7 +29,9 @@ await Deno.mkdir(directory, { recursive: true });
 try {
   const packages = generatePackages({ count, seed: 1, averageDependencies: 4 });
   const store = SqliteStore.open(path);
+  const index = store.load();
   store.prepareForWrites("normal");
+  for (const { name, dependencies } of packages) index.index(name, dependencies);
   store.commit(packages.map(({ name, dependencies }) => ({ kind: "index", name, dependencies })));
   store.close();
   const edges = packages.reduce((sum, spec) => sum + spec.dependencies.length, 0);

@@ -4,8 +4,8 @@
  * close, which dependencies are missing, and the names in byte order.
  *
  * Each walk is a generator for {@linkcode WalkRunner}: it reads the index only through the public
- * slot-level reads of {@linkcode PackageIndex}, never changes it, and yields every
- * {@linkcode STEPS_PER_YIELD} steps so that a walk over a million packages runs in slices. It may
+ * slot-level reads of {@linkcode PackageIndex}, never changes it, and yields as its
+ * {@linkcode Pace} says so that a walk over a million packages runs in slices. It may
  * assume that the index does not change while it runs: the runner never resumes a walk after a
  * change, it starts it again. Every list a walk returns is cut at a `limit` (and says so); the
  * work is bounded by the size of the graph.
@@ -18,12 +18,10 @@
 
 import { SmallestStrings } from "../util/smallest_strings.ts";
 import type { PackageIndex } from "./package_index.ts";
-import type { WalkSteps } from "./walk_runner.ts";
+import { postOrder } from "./post_order.ts";
+import { Pace, type WalkSteps } from "./walk_runner.ts";
 
 const encoder = new TextEncoder();
-
-/** How many steps (a package or an edge looked at) a walk takes between two yields. */
-export const STEPS_PER_YIELD = 256;
 
 /** A list of names cut at a limit: the first `limit` of `total`. */
 export interface NameList {
@@ -109,9 +107,10 @@ export function* describePackage(
 ): WalkSteps<PackageView> {
   const dependencyCount = index.degreeOf(slot);
   const dependencies: string[] = [];
+  const pace = new Pace();
   for (let i = 0; i < Math.min(dependencyCount, limit); i++) {
     dependencies.push(index.nameOf(index.dependencyAt(slot, i)));
-    if (i % STEPS_PER_YIELD === STEPS_PER_YIELD - 1) yield;
+    if (pace.step()) yield;
   }
   const dependents = yield* dependentsOf(index, slot, limit);
   return {
@@ -152,7 +151,7 @@ export function* dependentsOf(
 ): WalkSteps<NameList> {
   const total = index.dependentCountOf(target);
   const smallest = new SmallestStrings(limit);
-  let steps = 0;
+  const pace = new Pace();
   for (let slot = 0; slot < index.slotCount && smallest.added < total; slot++) {
     if (!index.isIndexed(slot)) continue;
     const degree = index.degreeOf(slot);
@@ -162,11 +161,7 @@ export function* dependentsOf(
         break;
       }
     }
-    steps += degree + 1;
-    if (steps >= STEPS_PER_YIELD) {
-      steps = 0;
-      yield;
-    }
+    if (pace.step(degree + 1)) yield;
   }
   return { names: yield* ascending(smallest), total, truncated: total > limit };
 }
@@ -201,11 +196,11 @@ export function* blockersOf(
   if (index.dependentCountOf(target) === 0) return { names: [], total: 0, truncated: false };
   // In post-order every package comes after its dependencies, so whether one depends on the
   // target is known from its dependencies by the time it is reached.
-  const order = yield* postOrder(index, { from: 0, to: index.slotCount });
+  const { order } = yield* postOrder(index, { from: 0, to: index.slotCount });
   const reaches = new Uint8Array(index.slotCount);
   reaches[target] = 1;
   let total = 0;
-  let steps = 0;
+  const pace = new Pace();
   for (const slot of order) {
     const degree = index.degreeOf(slot);
     for (let i = 0; i < degree && reaches[slot] === 0; i++) {
@@ -214,11 +209,7 @@ export function* blockersOf(
         total++;
       }
     }
-    steps += degree + 1;
-    if (steps >= STEPS_PER_YIELD) {
-      steps = 0;
-      yield;
-    }
+    if (pace.step(degree + 1)) yield;
   }
   // Reversed, the post-order puts every package before its dependencies: the REMOVE order.
   const blockers = new Int32Array(total);
@@ -226,7 +217,7 @@ export function* blockersOf(
   for (let i = order.length - 1; i >= 0 && count < total; i--) {
     const slot = order[i]!;
     if (reaches[slot] === 1 && slot !== target) blockers[count++] = slot;
-    if (i % STEPS_PER_YIELD === 0) yield;
+    if (pace.step()) yield;
   }
   return yield* namesOfSlots(index, blockers, limit);
 }
@@ -257,7 +248,7 @@ export function* installOrderOf(
   slot: number,
   limit: number,
 ): WalkSteps<NameList> {
-  const order = yield* postOrder(index, { from: slot, to: slot + 1 });
+  const { order } = yield* postOrder(index, { from: slot, to: slot + 1 });
   return yield* namesOfSlots(index, order, limit);
 }
 
@@ -282,9 +273,10 @@ export function* missingDependencies(
   dependencies: readonly string[],
 ): WalkSteps<string[]> {
   const missing = new Set<string>();
-  for (const [i, dependency] of dependencies.entries()) {
+  const pace = new Pace();
+  for (const dependency of dependencies) {
     if (!index.has(dependency)) missing.add(dependency);
-    if (i % STEPS_PER_YIELD === STEPS_PER_YIELD - 1) yield;
+    if (pace.step()) yield;
   }
   return [...missing];
 }
@@ -336,7 +328,7 @@ export function* cycleClosedBy(
     previous[start] = slot;
     queue[tail++] = start;
   }
-  let steps = 0;
+  const pace = new Pace();
   for (let head = 0; head < tail; head++) {
     const current = queue[head]!;
     const degree = index.degreeOf(current);
@@ -349,11 +341,7 @@ export function* cycleClosedBy(
       previous[next] = current;
       queue[tail++] = next;
     }
-    steps += degree + 1;
-    if (steps >= STEPS_PER_YIELD) {
-      steps = 0;
-      yield;
-    }
+    if (pace.step(degree + 1)) yield;
   }
   return undefined;
 }
@@ -365,8 +353,10 @@ export function* cycleClosedBy(
  */
 function* pathBack(previous: Int32Array, slot: number, last: number): WalkSteps<Int32Array> {
   let length = 2;
+  const pace = new Pace();
   for (let at = last; at !== slot; at = previous[at]!) {
-    if (++length % STEPS_PER_YIELD === 0) yield;
+    length++;
+    if (pace.step()) yield;
   }
   const path = new Int32Array(length);
   path[0] = slot;
@@ -374,7 +364,7 @@ function* pathBack(previous: Int32Array, slot: number, last: number): WalkSteps<
   let i = length - 2;
   for (let at = last; at !== slot; at = previous[at]!) {
     path[i--] = at;
-    if (i % STEPS_PER_YIELD === 0) yield;
+    if (pace.step()) yield;
   }
   return path;
 }
@@ -434,6 +424,7 @@ export function* listNames(index: PackageIndex, query: NameQuery): WalkSteps<Nam
   let largest: Uint8Array | undefined;
   let total = 0;
   let pastCursor = 0;
+  const pace = new Pace();
   for (let slot = 0; slot < index.slotCount; slot++) {
     // Byte comparisons in the name table: a string is made only for a name that is kept.
     if (index.isIndexed(slot) && index.nameStartsWith(slot, prefix)) {
@@ -447,62 +438,10 @@ export function* listNames(index: PackageIndex, query: NameQuery): WalkSteps<Nam
         }
       }
     }
-    if (slot % STEPS_PER_YIELD === STEPS_PER_YIELD - 1) yield;
+    if (pace.step()) yield;
   }
   const names = yield* ascending(smallest);
   return { names, total, next: pastCursor > limit ? names.at(-1)! : null };
-}
-
-/** A range of slots, `from` up to but not including `to`. */
-interface SlotRange {
-  from: number;
-  to: number;
-}
-
-/**
- * Every package reachable from the packages in `roots` through dependencies, itself included,
- * in depth-first post-order: each after everything it depends on. Uses explicit stacks, so a
- * chain of a million packages needs no deep recursion.
- */
-function* postOrder(index: PackageIndex, roots: SlotRange): WalkSteps<Int32Array> {
-  const slotCount = index.slotCount;
-  const visited = new Uint8Array(slotCount);
-  const stack = new Int32Array(slotCount);
-  /** For each package on the stack, how many of its dependencies have been looked at. */
-  const positions = new Int32Array(slotCount);
-  const order = new Int32Array(slotCount);
-  let length = 0;
-  let steps = 0;
-  for (let root = roots.from; root < roots.to; root++) {
-    if (visited[root] === 1 || !index.isIndexed(root)) continue;
-    visited[root] = 1;
-    stack[0] = root;
-    positions[0] = 0;
-    let depth = 1;
-    while (depth > 0) {
-      const top = depth - 1;
-      const slot = stack[top]!;
-      const position = positions[top]!;
-      if (position === index.degreeOf(slot)) {
-        order[length++] = slot;
-        depth--;
-      } else {
-        positions[top] = position + 1;
-        const dependency = index.dependencyAt(slot, position);
-        if (visited[dependency] === 0) {
-          visited[dependency] = 1;
-          stack[depth] = dependency;
-          positions[depth] = 0;
-          depth++;
-        }
-      }
-      if (++steps === STEPS_PER_YIELD) {
-        steps = 0;
-        yield;
-      }
-    }
-  }
-  return order.subarray(0, length);
 }
 
 /** The names of the first `limit` of `slots`, as a {@linkcode NameList} of all of them. */
@@ -512,9 +451,10 @@ function* namesOfSlots(
   limit: number,
 ): WalkSteps<NameList> {
   const names: string[] = [];
+  const pace = new Pace();
   for (let i = 0; i < Math.min(limit, slots.length); i++) {
     names.push(index.nameOf(slots[i]!));
-    if (i % STEPS_PER_YIELD === STEPS_PER_YIELD - 1) yield;
+    if (pace.step()) yield;
   }
   return { names, total: slots.length, truncated: slots.length > limit };
 }
@@ -522,9 +462,10 @@ function* namesOfSlots(
 /** Everything `smallest` keeps, taken out in ascending order. */
 function* ascending(smallest: SmallestStrings): WalkSteps<string[]> {
   const names = new Array<string>(smallest.size);
+  const pace = new Pace();
   for (let i = names.length - 1; i >= 0; i--) {
     names[i] = smallest.popLargest()!;
-    if ((names.length - i) % STEPS_PER_YIELD === 0) yield;
+    if (pace.step()) yield;
   }
   return names;
 }

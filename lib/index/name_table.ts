@@ -31,8 +31,10 @@ const INITIAL_ARENA_BYTES = 16 * 1024;
 
 /**
  * A two-way mapping between names (byte strings of 1 to {@linkcode MAX_NAME_BYTES} bytes, the
- * protocol's limit) and slots: each name added gets the lowest-numbered free slot, so slots stay
- * dense and can index typed arrays. Slots of removed names are reused.
+ * protocol's limit) and slots: each name added gets the slot freed last, or else the next new
+ * one, so slots stay dense and can index typed arrays. Because freed slots are a stack, undoing
+ * changes newest first gives every name its slot back; data files rely on it, as they store
+ * slots (see `storage/sqlite_store.ts`).
  *
  * A name is passed as `bytes[start, end)`; the caller hashes it once with
  * {@linkcode NameTable.hash} and hands the hash to {@linkcode NameTable.find},
@@ -124,14 +126,45 @@ export class NameTable {
    * {@linkcode MAX_NAME_BYTES} bytes: the protocol never lets one through.
    */
   insert(hash: number, bytes: Uint8Array, start: number, end: number): number {
-    const length = end - start;
-    if (length < 1 || length > MAX_NAME_BYTES) {
+    checkNameLength(end - start);
+    const slot = this.#freeCount > 0 ? this.#freeSlots[--this.#freeCount]! : this.#newSlot();
+    this.#store(hash, bytes, start, end, slot);
+    return slot;
+  }
+
+  /**
+   * Stores the name `bytes[start, end)`, which must be absent, under its `hash` in `slot`, for
+   * loading names whose slots were stored: `slot` must not have been handed out yet (it is at
+   * least {@linkcode NameTable.slotCount}), and the slots skipped on the way become free. Throws
+   * a `RangeError` otherwise, or for a name {@linkcode NameTable.insert} refuses.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { NameTable } from "./name_table.ts";
+   *
+   * const table = new NameTable();
+   * const bytes = new TextEncoder().encode("gmp");
+   * table.insertAt(table.hash(bytes, 0, 3), bytes, 0, 3, 2);
+   * assert.equal(table.nameOf(2), "gmp");
+   * assert.equal(table.slotCount, 3);
+   * assert.equal(table.isUsed(0), false); // free, handed out by the next insert
+   * ```
+   */
+  insertAt(hash: number, bytes: Uint8Array, start: number, end: number, slot: number): void {
+    checkNameLength(end - start);
+    if (!Number.isInteger(slot) || slot < this.#slotCount) {
       throw new RangeError(
-        `Cannot store a name of ${length} bytes: names are 1 to ${MAX_NAME_BYTES} bytes`,
+        `Cannot store a name in slot ${slot}: slots below ${this.#slotCount} are handed out`,
       );
     }
+    while (this.#slotCount < slot) this.#pushFreeSlot(this.#newSlot());
+    this.#store(hash, bytes, start, end, this.#newSlot());
+  }
+
+  #store(hash: number, bytes: Uint8Array, start: number, end: number, slot: number): void {
+    const length = end - start;
     if ((this.#size + 1) * 2 > this.#bucketHashes.length) this.#growBuckets();
-    const slot = this.#freeCount > 0 ? this.#freeSlots[--this.#freeCount]! : this.#newSlot();
     if (this.#arenaEnd + length > this.#arena.length) this.#makeArenaRoom(length);
     this.#arena.set(bytes.subarray(start, end), this.#arenaEnd);
     this.#nameStarts[slot] = this.#arenaEnd;
@@ -139,7 +172,6 @@ export class NameTable {
     this.#arenaEnd += length;
     this.#place(hash, slot);
     this.#size++;
-    return slot;
   }
 
   /** Removes the name in `slot`, whose hash is `hash`, and frees the slot for reuse. */
@@ -152,13 +184,17 @@ export class NameTable {
     this.#closeGap(bucket);
     this.#arenaGarbage += this.#nameLengths[slot]!;
     this.#nameStarts[slot] = -1;
+    this.#pushFreeSlot(slot);
+    this.#size--;
+  }
+
+  #pushFreeSlot(slot: number): void {
     if (this.#freeCount === this.#freeSlots.length) {
       const grown = new Int32Array(this.#freeSlots.length * 2);
       grown.set(this.#freeSlots);
       this.#freeSlots = grown;
     }
     this.#freeSlots[this.#freeCount++] = slot;
-    this.#size--;
   }
 
   /** Whether `slot` holds a name. */
@@ -272,5 +308,13 @@ export class NameTable {
     for (let bucket = 0; bucket < hashes.length; bucket++) {
       if (hashes[bucket] !== 0) this.#place(hashes[bucket]!, slots[bucket]!);
     }
+  }
+}
+
+function checkNameLength(length: number): void {
+  if (length < 1 || length > MAX_NAME_BYTES) {
+    throw new RangeError(
+      `Cannot store a name of ${length} bytes: names are 1 to ${MAX_NAME_BYTES} bytes`,
+    );
   }
 }

@@ -21,9 +21,28 @@
 
 import type { IndexOperations, RequestNames } from "../protocol/command_table.ts";
 import { namesOf } from "../protocol/request_parser.ts";
+import { nameFromBytes } from "../protocol/names.ts";
 import { NameTable } from "./name_table.ts";
+import { postOrder } from "./post_order.ts";
+import { runToEnd } from "./walk_runner.ts";
 
 const encoder = new TextEncoder();
+
+/** What `INDEX` of a package would do now: see {@linkcode PackageIndex.checkIndex}. */
+export type IndexCheck = "ok" | "missing-dependency" | "cycle";
+
+const MISSING_DEPENDENCY = -1;
+const CLOSES_CYCLE = -2;
+
+/** What a change that was refused replaced: nothing, as it changed nothing. */
+export const REFUSED: unique symbol = Symbol("refused");
+
+/**
+ * What a change to the index replaced, for an undo log: {@linkcode REFUSED} when the change was
+ * refused, `undefined` when the package was not indexed before it, or else the package's
+ * dependencies before it.
+ */
+export type Replaced = string[] | undefined | typeof REFUSED;
 
 /**
  * An in-memory dependency graph that only ever holds a consistent state: every dependency of an
@@ -70,6 +89,9 @@ export class PackageIndex implements IndexOperations {
   #generation = 0;
   /** Scratch list of the dependency slots of the request being handled, reused between requests. */
   #dependencySlots = new Int32Array(64);
+  /** The slot (or -1) and name hash of the package the last INDEX check was about. */
+  #checkedSlot = -1;
+  #checkedHash = 0;
   /** Scratch stack of the cycle check's walk. */
   #walk = new Int32Array(64);
   /** Scratch bytes of a name given as a string, for looking it up. */
@@ -78,9 +100,10 @@ export class PackageIndex implements IndexOperations {
   #version = 0;
 
   /**
-   * Builds an index from stored entries in any order, as loading from disk needs, checking that
-   * every dependency is listed and that there is no cycle. Throws an error naming the offending
-   * package otherwise. Costs O(packages + dependencies), in one pass over `entries`.
+   * Builds an index from entries in any order (a data file loads by slot instead: see
+   * {@linkcode PackageIndex.loadSlots}), checking that every dependency is listed and that there
+   * is no cycle. Throws an error naming the offending package otherwise. Costs O(packages +
+   * dependencies), in one pass over `entries`.
    *
    * @example
    * ```ts
@@ -121,13 +144,75 @@ export class PackageIndex implements IndexOperations {
         throw new Error(`Package '${dependent}' depends on '${missing}', which is not listed`);
       }
     }
-    const { cycleMember } = index.#postOrder();
-    if (cycleMember !== undefined) {
-      throw new Error(
-        `Package '${index.#table.nameOf(cycleMember)}' is part of a dependency cycle`,
-      );
-    }
+    index.#refuseCycles();
     return index;
+  }
+
+  /**
+   * Starts loading an index whose slots were stored (a data file stores each package with its
+   * slot), straight into the slot arrays: each name is hashed once, and no dependency is looked
+   * up by name. Every slot must be below `slotCount`. Give every package's name first, in
+   * ascending slots (the slots skipped are free), then each package's dependencies, then call
+   * `finish`, which checks that there is no dependency cycle. See {@linkcode IndexLoader}.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PackageIndex } from "./package_index.ts";
+   *
+   * const names = new TextEncoder().encode("gmpisl");
+   * const loader = PackageIndex.loadSlots(3);
+   * loader.addName(0, names, 0, 3); // gmp in slot 0
+   * loader.addName(2, names, 3, 6); // isl in slot 2; slot 1 is free
+   * loader.setDependencies(2, Int32Array.of(0), 1); // isl depends on gmp
+   * const index = loader.finish();
+   * assert.deepEqual([...index.entries()], [["gmp", []], ["isl", ["gmp"]]]);
+   * assert.equal(index.slotOf("isl"), 2);
+   * ```
+   */
+  static loadSlots(slotCount: number): IndexLoader {
+    const index = new PackageIndex();
+    const capacity = Math.max(slotCount, index.#marks.length);
+    index.#firstEdge = new Int32Array(capacity);
+    index.#degree = new Int32Array(capacity);
+    index.#dependentCounts = new Int32Array(capacity);
+    index.#marks = new Uint32Array(capacity);
+    const table = index.#table;
+    const checkSlot = (slot: number) => {
+      if (!(slot >= 0 && slot < slotCount)) {
+        throw new RangeError(`Cannot load slot ${slot}: slots are below ${slotCount}`);
+      }
+    };
+    return {
+      index,
+      addName(slot, bytes, start, end) {
+        checkSlot(slot);
+        const hash = table.hash(bytes, start, end);
+        if (table.find(hash, bytes, start, end) !== -1) {
+          throw new Error(`Package '${nameFromBytes(bytes, start, end)}' is listed twice`);
+        }
+        table.insertAt(hash, bytes, start, end, slot);
+      },
+      setDependencies(slot, dependencySlots, count) {
+        const generation = index.#nextGeneration();
+        let unique = 0;
+        for (let i = 0; i < count; i++) {
+          const dependency = dependencySlots[i]!;
+          if (!table.isUsed(dependency)) {
+            throw new RangeError(`Cannot load a dependency on slot ${dependency}: it is free`);
+          }
+          if (index.#marks[dependency] === generation) continue;
+          index.#marks[dependency] = generation;
+          index.#pushDependencySlot(unique++, dependency);
+        }
+        if (!table.isUsed(slot)) throw new RangeError(`Cannot load slot ${slot}: it is free`);
+        index.#setDependencies(slot, index.#dependencySlots, unique);
+      },
+      finish() {
+        index.#refuseCycles();
+        return index;
+      },
+    };
   }
 
   /** The number of packages indexed. */
@@ -222,6 +307,30 @@ export class PackageIndex implements IndexOperations {
   }
 
   /**
+   * What `INDEX` of the request would do now, decided without changing the index: `"ok"` when it
+   * would succeed, `"missing-dependency"` when a dependency is not indexed, and `"cycle"` when the
+   * new list would close a dependency cycle (a package depending on itself included). This is the
+   * decision {@linkcode PackageIndex.indexRequest} takes before it changes anything.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PackageIndex } from "./package_index.ts";
+   * import { namesOf } from "../protocol/request_parser.ts";
+   *
+   * const index = PackageIndex.fromEntries([["gmp", []], ["isl", ["gmp"]]]);
+   * assert.equal(index.checkIndex(namesOf("cloog", ["isl", "gmp"])), "ok");
+   * assert.equal(index.checkIndex(namesOf("cloog", ["isl", "ppl"])), "missing-dependency");
+   * assert.equal(index.checkIndex(namesOf("gmp", ["isl"])), "cycle");
+   * assert.equal(index.has("cloog"), false); // nothing changed
+   * ```
+   */
+  checkIndex(request: RequestNames): IndexCheck {
+    const count = this.#checkIndex(request);
+    return count >= 0 ? "ok" : count === MISSING_DEPENDENCY ? "missing-dependency" : "cycle";
+  }
+
+  /**
    * Indexes the request's package with exactly its dependencies (duplicates count once),
    * replacing any dependency list it had. Returns `false` and changes nothing when a dependency
    * is not indexed or when the new list would close a dependency cycle (a package depending on
@@ -231,21 +340,30 @@ export class PackageIndex implements IndexOperations {
    * on with a dependency it did not have before walks the graph below that dependency.
    */
   indexRequest(request: RequestNames): boolean {
-    const count = this.#resolveDependencies(request);
-    if (count === -1) return false;
-    const { bytes, nameStart, nameEnd } = request;
-    const table = this.#table;
-    const hash = table.hash(bytes, nameStart, nameEnd);
-    let slot = table.find(hash, bytes, nameStart, nameEnd);
-    if (slot === -1) {
-      slot = table.insert(hash, bytes, nameStart, nameEnd);
-      if (slot >= this.#marks.length) this.#growSlotArrays();
-    } else if (this.#wouldCloseCycle(slot, count)) {
-      return false;
-    }
-    this.#setDependencies(slot, this.#dependencySlots, count);
-    this.#version++;
-    return true;
+    return this.#indexReplacing(request, { keepPrevious: false }) !== REFUSED;
+  }
+
+  /**
+   * Does what {@linkcode PackageIndex.indexRequest} does, and says what the change replaced, for
+   * an undo log: {@linkcode REFUSED} when it changed nothing, `undefined` when the package was
+   * not indexed before, or else its previous dependencies. Names are made only for a change
+   * that was made.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PackageIndex, REFUSED } from "./package_index.ts";
+   * import { namesOf } from "../protocol/request_parser.ts";
+   *
+   * const index = new PackageIndex();
+   * assert.equal(index.indexReplacing(namesOf("gmp", [])), undefined); // new
+   * assert.equal(index.indexReplacing(namesOf("isl", ["mpfr"])), REFUSED); // mpfr is not indexed
+   * index.index("isl", []);
+   * assert.deepEqual(index.indexReplacing(namesOf("isl", ["gmp"])), []); // it had no dependencies
+   * ```
+   */
+  indexReplacing(request: RequestNames): Replaced {
+    return this.#indexReplacing(request, { keepPrevious: true });
   }
 
   /**
@@ -253,16 +371,28 @@ export class PackageIndex implements IndexOperations {
    * `false`, changing nothing, while any indexed package depends on it.
    */
   removeRequest(request: RequestNames): boolean {
-    const { bytes, nameStart, nameEnd } = request;
-    const table = this.#table;
-    const hash = table.hash(bytes, nameStart, nameEnd);
-    const slot = table.find(hash, bytes, nameStart, nameEnd);
-    if (slot === -1) return true;
-    if (this.#dependentCounts[slot] !== 0) return false;
-    this.#setDependencies(slot, this.#dependencySlots, 0);
-    table.remove(hash, slot);
-    this.#version++;
-    return true;
+    return this.#removeReplacing(request, { keepPrevious: false }) !== REFUSED;
+  }
+
+  /**
+   * Does what {@linkcode PackageIndex.removeRequest} does, and says what the change replaced, for
+   * an undo log: {@linkcode REFUSED} while something depends on the package, `undefined` when
+   * it was not indexed (nothing changed), or else its dependencies before it was removed.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PackageIndex, REFUSED } from "./package_index.ts";
+   * import { namesOf } from "../protocol/request_parser.ts";
+   *
+   * const index = PackageIndex.fromEntries([["gmp", []], ["isl", ["gmp"]]]);
+   * assert.equal(index.removeReplacing(namesOf("gmp", [])), REFUSED); // isl depends on it
+   * assert.deepEqual(index.removeReplacing(namesOf("isl", [])), ["gmp"]);
+   * assert.equal(index.removeReplacing(namesOf("isl", [])), undefined); // not indexed any more
+   * ```
+   */
+  removeReplacing(request: RequestNames): Replaced {
+    return this.#removeReplacing(request, { keepPrevious: true });
   }
 
   /** Whether `name` is indexed. */
@@ -294,9 +424,68 @@ export class PackageIndex implements IndexOperations {
 
   /** Every indexed package with its dependencies, dependencies before their dependents. */
   *entries(): IterableIterator<[name: string, dependencies: string[]]> {
-    for (const slot of this.#postOrder().order) {
+    const { order } = runToEnd(postOrder(this, { from: 0, to: this.slotCount }));
+    for (const slot of order) {
       yield [this.#table.nameOf(slot), this.#dependencyNames(slot)];
     }
+  }
+
+  /** Throws, naming one of its packages, if the graph has a cycle (a loaded one may). */
+  #refuseCycles(): void {
+    const { cycleMember } = runToEnd(postOrder(this, { from: 0, to: this.slotCount }));
+    if (cycleMember !== undefined) {
+      throw new Error(`Package '${this.#table.nameOf(cycleMember)}' is part of a dependency cycle`);
+    }
+  }
+
+  #indexReplacing(request: RequestNames, options: { keepPrevious: boolean }): Replaced {
+    const count = this.#checkIndex(request);
+    if (count < 0) return REFUSED;
+    let slot = this.#checkedSlot;
+    let previous: string[] | undefined;
+    if (slot === -1) {
+      const { bytes, nameStart, nameEnd } = request;
+      slot = this.#table.insert(this.#checkedHash, bytes, nameStart, nameEnd);
+      if (slot >= this.#marks.length) this.#growSlotArrays();
+    } else if (options.keepPrevious) {
+      previous = this.#dependencyNames(slot);
+    }
+    this.#setDependencies(slot, this.#dependencySlots, count);
+    this.#version++;
+    return previous;
+  }
+
+  #removeReplacing(request: RequestNames, options: { keepPrevious: boolean }): Replaced {
+    const { bytes, nameStart, nameEnd } = request;
+    const table = this.#table;
+    const hash = table.hash(bytes, nameStart, nameEnd);
+    const slot = table.find(hash, bytes, nameStart, nameEnd);
+    if (slot === -1) return undefined;
+    if (this.#dependentCounts[slot] !== 0) return REFUSED;
+    const previous = options.keepPrevious ? this.#dependencyNames(slot) : undefined;
+    this.#setDependencies(slot, this.#dependencySlots, 0);
+    table.remove(hash, slot);
+    this.#version++;
+    return previous;
+  }
+
+  /**
+   * The one decision of INDEX: the number of distinct dependencies when the request may be
+   * applied (their slots in #dependencySlots, the package's slot or -1 in #checkedSlot, its
+   * name's hash in #checkedHash), else {@linkcode MISSING_DEPENDENCY} or
+   * {@linkcode CLOSES_CYCLE}. Changes nothing but scratch space.
+   */
+  #checkIndex(request: RequestNames): number {
+    const count = this.#resolveDependencies(request);
+    if (count === -1) return MISSING_DEPENDENCY;
+    const { bytes, nameStart, nameEnd } = request;
+    const table = this.#table;
+    const hash = table.hash(bytes, nameStart, nameEnd);
+    const slot = table.find(hash, bytes, nameStart, nameEnd);
+    this.#checkedHash = hash;
+    this.#checkedSlot = slot;
+    if (slot !== -1 && this.#wouldCloseCycle(slot, count)) return CLOSES_CYCLE;
+    return count;
   }
 
   /**
@@ -393,47 +582,6 @@ export class PackageIndex implements IndexOperations {
   }
 
   /**
-   * Every slot in depth-first post-order, so each comes after its dependencies, and a slot on a
-   * dependency cycle if there is one (the order then puts some dependency after its dependent).
-   * Uses an explicit stack: a long dependency chain must not overflow the call stack.
-   */
-  #postOrder(): { order: number[]; cycleMember: number | undefined } {
-    const IN_PROGRESS = 1;
-    const DONE = 2;
-    const states = new Uint8Array(this.#table.slotCount);
-    const order: number[] = [];
-    let cycleMember: number | undefined;
-    const stack: number[] = [];
-    const positions: number[] = [];
-    for (const root of this.#table.slots()) {
-      if (states[root] !== 0) continue;
-      states[root] = IN_PROGRESS;
-      stack.push(root);
-      positions.push(0);
-      while (stack.length > 0) {
-        const top = stack.length - 1;
-        const slot = stack[top]!;
-        const position = positions[top]!;
-        if (position === this.#degree[slot]) {
-          states[slot] = DONE;
-          order.push(slot);
-          stack.pop();
-          positions.pop();
-          continue;
-        }
-        positions[top] = position + 1;
-        const dependency = this.#edges[this.#firstEdge[slot]! + position]!;
-        if (states[dependency] === IN_PROGRESS) cycleMember ??= dependency;
-        if (states[dependency] !== 0) continue;
-        states[dependency] = IN_PROGRESS;
-        stack.push(dependency);
-        positions.push(0);
-      }
-    }
-    return { order, cycleMember };
-  }
-
-  /**
    * The one place that changes edges, so dependent counts, lists and the edge count always agree:
    * `slot` now depends on the first `count` slots of `dependencies`. A list that does not grow is
    * rewritten in place; a longer one moves to the end of #edges.
@@ -510,4 +658,29 @@ function grown<T extends Int32Array | Uint32Array>(array: T, capacity: number): 
   const copy = new (array.constructor as new (length: number) => T)(capacity);
   copy.set(array);
   return copy;
+}
+
+/**
+ * Loads stored slots into a new {@linkcode PackageIndex}; made by
+ * {@linkcode PackageIndex.loadSlots}. Names are given as byte ranges, dependencies as slots.
+ */
+export interface IndexLoader {
+  /**
+   * The index being loaded, for reading what is loaded so far (`isIndexed`, `nameOf`); it must
+   * not be changed or served before `finish` returns it.
+   */
+  readonly index: PackageIndex;
+  /**
+   * Stores the name `bytes[start, end)` in `slot`, which must be higher than every slot given
+   * before. Throws when the name is already stored, or the slot is out of order or range.
+   */
+  addName(slot: number, bytes: Uint8Array, start: number, end: number): void;
+  /**
+   * Sets the dependencies of the package in `slot` to the first `count` slots of
+   * `dependencySlots` (repeats count once), once every name is added. Throws a `RangeError`
+   * when a slot holds no package.
+   */
+  setDependencies(slot: number, dependencySlots: Int32Array, count: number): void;
+  /** Checks that there is no dependency cycle and returns the index. Throws otherwise. */
+  finish(): PackageIndex;
 }

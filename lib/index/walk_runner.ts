@@ -23,6 +23,61 @@ import type { PackageIndex } from "./package_index.ts";
 /** What a walk is: a generator that yields between small steps and returns its answer. */
 export type WalkSteps<T> = Generator<void, T, void>;
 
+/** How many steps (a package or an edge looked at) a walk takes between two yields. */
+export const STEPS_PER_YIELD = 256;
+
+/**
+ * Counts a walk's steps and says when to yield: the one way every walk paces itself, yielding
+ * once per {@linkcode STEPS_PER_YIELD} steps.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Pace, STEPS_PER_YIELD } from "./walk_runner.ts";
+ *
+ * const pace = new Pace();
+ * let yields = 0;
+ * for (let i = 0; i < 10 * STEPS_PER_YIELD; i++) if (pace.step()) yields++;
+ * assert.equal(yields, 10);
+ * assert.equal(pace.step(STEPS_PER_YIELD), true); // a step may count as several
+ * ```
+ */
+export class Pace {
+  #steps = 0;
+
+  /** Counts `count` steps; `true` once {@linkcode STEPS_PER_YIELD} have been counted since the last `true`. */
+  step(count = 1): boolean {
+    this.#steps += count;
+    if (this.#steps < STEPS_PER_YIELD) return false;
+    this.#steps = 0;
+    return true;
+  }
+}
+
+/**
+ * Runs `steps` to its end at once, without giving the event loop a turn: for a walk over an index
+ * that nothing else can see or change meanwhile, such as one being built.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runToEnd, type WalkSteps } from "./walk_runner.ts";
+ *
+ * function* count(): WalkSteps<number> {
+ *   yield;
+ *   yield;
+ *   return 2;
+ * }
+ * assert.equal(runToEnd(count()), 2);
+ * ```
+ */
+export function runToEnd<T>(steps: WalkSteps<T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
 /** How long a walk runs before the event loop gets a turn, in milliseconds. */
 export const WALK_SLICE_MS = 3;
 
@@ -54,6 +109,8 @@ export class WalkerBusyError extends Error {
 export interface WalkRunnerOptions {
   /** Milliseconds a walk runs before the event loop gets a turn. Default: {@linkcode WALK_SLICE_MS}. */
   sliceMs?: number;
+  /** The clock slices are measured with, in milliseconds. Default: `performance.now()`. */
+  clock?: () => number;
 }
 
 /**
@@ -81,14 +138,22 @@ export interface WalkRunnerOptions {
 export class WalkRunner {
   readonly #index: PackageIndex;
   readonly #sliceMs: number;
+  readonly #clock: () => number;
   /** Settles when the last walk asked for has finished: the next one starts after it. */
   #last: Promise<unknown> = Promise.resolve();
   #waiting = 0;
+  #restarts = 0;
 
   /** Makes a runner of walks over `index`. */
   constructor(index: PackageIndex, options: WalkRunnerOptions = {}) {
     this.#index = index;
     this.#sliceMs = options.sliceMs ?? WALK_SLICE_MS;
+    this.#clock = options.clock ?? (() => performance.now());
+  }
+
+  /** How many times a walk has started again because the index changed under it. */
+  get restarts(): number {
+    return this.#restarts;
   }
 
   /**
@@ -117,16 +182,18 @@ export class WalkRunner {
 
   async #walk<T>(walk: (index: PackageIndex) => WalkSteps<T>, what: string): Promise<T> {
     const index = this.#index;
+    const clock = this.#clock;
     for (let attempt = 0; attempt <= MAX_WALK_RESTARTS; attempt++) {
+      if (attempt > 0) this.#restarts++;
       const version = index.version;
       const steps = walk(index);
-      let sliceEnd = performance.now() + this.#sliceMs;
+      let sliceEnd = clock() + this.#sliceMs;
       let step = steps.next();
       while (!step.done) {
-        if (performance.now() >= sliceEnd) {
+        if (clock() >= sliceEnd) {
           await nextTurn();
           if (index.version !== version) break;
-          sliceEnd = performance.now() + this.#sliceMs;
+          sliceEnd = clock() + this.#sliceMs;
         }
         step = steps.next();
       }

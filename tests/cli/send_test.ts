@@ -2,18 +2,13 @@ import assert from "node:assert/strict";
 import { UsageError } from "../../lib/cli/flags.ts";
 import { readMessages, SEND, type SendConfig } from "../../lib/cli/send.ts";
 import { type EnvReader, parseCommandLine } from "../../lib/cli/subcommand.ts";
+import { collect } from "../support/async_helpers.ts";
 
 /** The configuration `pkgindex send` runs with for `args` and the environment `env`. */
 function parseSendArgs(args: string[], env: EnvReader): SendConfig {
   const commandLine = parseCommandLine(SEND, args, env);
   if (commandLine.kind !== "run") throw new Error(`Expected a run, got ${commandLine.kind}`);
   return commandLine.config;
-}
-
-async function collect<T>(batches: AsyncIterable<T[]>): Promise<T[]> {
-  const all: T[] = [];
-  for await (const batch of batches) all.push(...batch);
-  return all;
 }
 
 Deno.test("parseSendArgs connects to 127.0.0.1:8080 by default and keeps messages in order", () => {

@@ -153,3 +153,37 @@ Deno.test("NameTable compares a stored name with bytes in byte order, and checks
     false,
   ]);
 });
+
+Deno.test("NameTable stores a name in a given slot, freeing the slots skipped, in ascending order only", () => {
+  const table = new NameTable();
+  const bytes = encoder.encode("gmpislmpfr");
+  table.insertAt(table.hash(bytes, 0, 3), bytes, 0, 3, 2);
+  table.insertAt(table.hash(bytes, 3, 6), bytes, 3, 6, 3);
+  assert.equal(table.slotCount, 4);
+  assert.equal(table.size, 2);
+  assert.deepEqual([...table.slots()], [2, 3]);
+  assert.equal(table.find(table.hash(bytes, 3, 6), bytes, 3, 6), 3);
+  assert.throws(
+    () => table.insertAt(table.hash(bytes, 6, 10), bytes, 6, 10, 1),
+    /Cannot store a name in slot 1: slots below 4 are handed out/,
+  );
+  const reused = [table.insert(table.hash(bytes, 6, 10), bytes, 6, 10)];
+  reused.push(table.insert(table.hash(bytes, 0, 1), bytes, 0, 1));
+  assert.deepEqual(reused.sort(), [0, 1], "the skipped slots are handed out first");
+  assert.equal(table.insert(table.hash(bytes, 1, 2), bytes, 1, 2), 4);
+});
+
+Deno.test("NameTable gives names their slots back when changes are undone newest first", () => {
+  const named = new NamedTable();
+  for (const name of ["a", "b", "c", "d"]) named.add(name);
+  const slots = () => ["a", "b", "c", "d", "e"].map((name) => named.slotOf(name));
+  const before = slots();
+  // Remove b and d, add e (it takes d's slot), then undo all three, newest first.
+  named.delete("b");
+  named.delete("d");
+  named.add("e");
+  named.delete("e");
+  named.add("d");
+  named.add("b");
+  assert.deepEqual(slots(), before);
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { PackageIndex } from "../../lib/index/package_index.ts";
+import { PackageIndex, REFUSED } from "../../lib/index/package_index.ts";
+import { namesOf } from "../../lib/protocol/request_parser.ts";
 import { createRandom, randomInt, shuffle } from "../../lib/tools/random.ts";
 import { generatePackages } from "../../lib/tools/synthetic_packages.ts";
 
@@ -308,4 +309,72 @@ Deno.test("PackageIndex reads the graph by slot for walks", () => {
   index.remove("cloog");
   assert.equal(index.isIndexed(cloog), false);
   assert.ok(index.slotCount >= 3);
+});
+
+Deno.test("PackageIndex says what each change replaced, and REFUSED for a change it refuses", () => {
+  const index = new PackageIndex();
+  assert.equal(index.indexReplacing(namesOf("gmp", [])), undefined, "new: nothing replaced");
+  assert.equal(index.indexReplacing(namesOf("isl", ["mpfr"])), REFUSED, "mpfr is not indexed");
+  assert.equal(index.indexReplacing(namesOf("isl", ["gmp", "gmp"])), undefined);
+  assert.deepEqual(index.indexReplacing(namesOf("isl", [])), ["gmp"]);
+  assert.deepEqual(index.indexReplacing(namesOf("isl", ["gmp"])), []);
+  assert.equal(index.indexReplacing(namesOf("gmp", ["isl"])), REFUSED, "it would close a cycle");
+  assert.equal(index.indexReplacing(namesOf("gmp", ["gmp"])), REFUSED, "it depends on itself");
+  assert.deepEqual(index.dependenciesOf("gmp"), [], "a refused change changes nothing");
+  const version = index.version;
+  assert.equal(index.removeReplacing(namesOf("gmp", [])), REFUSED, "isl depends on it");
+  assert.equal(index.removeReplacing(namesOf("absent", [])), undefined, "nothing to remove");
+  assert.equal(index.version, version, "neither changed the index");
+  assert.deepEqual(index.removeReplacing(namesOf("isl", [])), ["gmp"]);
+  assert.deepEqual(index.removeReplacing(namesOf("gmp", [])), []);
+  assert.equal(index.size, 0);
+  assertConsistent(index);
+});
+
+Deno.test("PackageIndex.loadSlots gives the index the same packages would give, in the slots given", () => {
+  const packages = generatePackages({ count: 400, seed: 9 });
+  const expected = PackageIndex.fromEntries(packages.map((spec) => [spec.name, spec.dependencies]));
+  // Slots 0, 2, 4, ... in a shuffled assignment: gaps, and dependencies in later slots.
+  const order = shuffle(packages.map((_, i) => i), createRandom(9));
+  const slotOf = new Map(order.map((p, rank) => [packages[p]!.name, 2 * rank]));
+  const loader = PackageIndex.loadSlots(2 * packages.length);
+  const encoder = new TextEncoder();
+  for (const p of order) {
+    const bytes = encoder.encode(packages[p]!.name);
+    loader.addName(slotOf.get(packages[p]!.name)!, bytes, 0, bytes.length);
+  }
+  for (const spec of packages) {
+    const slots = Int32Array.from(
+      [...spec.dependencies, ...spec.dependencies],
+      (name) => slotOf.get(name)!,
+    );
+    loader.setDependencies(slotOf.get(spec.name)!, slots, slots.length);
+  }
+  const index = loader.finish();
+  assert.deepEqual([...index.entries()].sort(), [...expected.entries()].sort());
+  for (const spec of packages) assert.equal(index.slotOf(spec.name), slotOf.get(spec.name));
+  assertConsistent(index);
+  assert.equal(index.index("new", []), true, "a loaded index takes changes");
+  assert.equal(index.slotOf("new") % 2, 1, "in a slot the load left free");
+  assertConsistent(index);
+});
+
+Deno.test("PackageIndex.loadSlots refuses repeated names, free slots and cycles", () => {
+  const bytes = new TextEncoder().encode("ab");
+  const twice = PackageIndex.loadSlots(2);
+  twice.addName(0, bytes, 0, 1);
+  assert.throws(() => twice.addName(1, bytes, 0, 1), /Package 'a' is listed twice/);
+  const free = PackageIndex.loadSlots(3);
+  free.addName(0, bytes, 0, 1);
+  assert.throws(() => free.addName(3, bytes, 1, 2), /Cannot load slot 3: slots are below 3/);
+  assert.throws(
+    () => free.setDependencies(0, Int32Array.of(1), 1),
+    /Cannot load a dependency on slot 1: it is free/,
+  );
+  const cyclic = PackageIndex.loadSlots(2);
+  cyclic.addName(0, bytes, 0, 1);
+  cyclic.addName(1, bytes, 1, 2);
+  cyclic.setDependencies(0, Int32Array.of(1), 1);
+  cyclic.setDependencies(1, Int32Array.of(0), 1);
+  assert.throws(() => cyclic.finish(), /Package '[ab]' is part of a dependency cycle/);
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { nextTurn } from "../../lib/util/event_loop.ts";
 import { PackageIndex } from "../../lib/index/package_index.ts";
 import {
   IndexChangedError,
@@ -46,18 +47,49 @@ Deno.test("WalkRunner gives up with IndexChangedError after three restarts", asy
   assert.equal(starts, 4);
 });
 
-Deno.test("WalkRunner lets timers and I/O run between the slices of a long walk", async () => {
-  const index = new PackageIndex();
-  const runner = new WalkRunner(index, { sliceMs: 0 });
-  let ticks = 0;
-  const ticker = setInterval(() => ticks++, 0);
-  let ticksSeenByWalk = -1;
-  await runner.run(function* () {
-    for (let i = 0; i < 20; i++) yield;
-    ticksSeenByWalk = ticks;
-  }, "a test walk");
-  clearInterval(ticker);
-  assert.ok(ticksSeenByWalk > 0, "the interval ran while the walk was in progress");
+/**
+ * A walk of ten steps, each taking `msPerStep` on the clock `time`, that answers after which
+ * steps the event loop had a turn: a timer set during a step fires before the next step only
+ * if the runner let the event loop turn in between.
+ */
+function turnsDuringWalk(time: { now: number }, msPerStep: number) {
+  return function* (): WalkSteps<number[]> {
+    const turnsAfter: number[] = [];
+    let turned = false;
+    for (let step = 0; step < 10; step++) {
+      if (turned) turnsAfter.push(step - 1);
+      turned = false;
+      setTimeout(() => turned = true, 0);
+      time.now += msPerStep;
+      yield;
+    }
+    return turnsAfter;
+  };
+}
+
+Deno.test("WalkRunner gives the event loop a turn each time a walk has run for a slice", async () => {
+  const time = { now: 0 };
+  const runner = new WalkRunner(new PackageIndex(), { sliceMs: 3, clock: () => time.now });
+  assert.deepEqual(await runner.run(turnsDuringWalk(time, 1), "a test walk"), [2, 5, 8]);
+  assert.deepEqual(await runner.run(turnsDuringWalk(time, 3), "a test walk"), [
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+  ]);
+  await nextTurn(); // the timer of the last step
+});
+
+Deno.test("WalkRunner runs a walk in one go while its slice has time left", async () => {
+  const time = { now: 0 };
+  const runner = new WalkRunner(new PackageIndex(), { sliceMs: 3, clock: () => time.now });
+  assert.deepEqual(await runner.run(turnsDuringWalk(time, 0), "a test walk"), []);
+  await nextTurn(); // the timers of the steps
 });
 
 Deno.test("WalkRunner runs walks one at a time, in the order they were asked for", async () => {

@@ -2,14 +2,9 @@ import { deepStrictEqual, rejects } from "node:assert/strict";
 import { send } from "../../lib/protocol/client.ts";
 import { createLogger } from "../../lib/util/log.ts";
 import { serve } from "../../lib/server/server.ts";
+import { collect } from "../support/async_helpers.ts";
 
 const quiet = createLogger({ level: "error", write: () => {} });
-
-async function collect<T>(batches: AsyncIterable<T[]>): Promise<T[]> {
-  const all: T[] = [];
-  for await (const batch of batches) all.push(...batch);
-  return all;
-}
 
 /**
  * Starts a TCP server on 127.0.0.1 that reads `expectBytes` bytes from its first connection,

@@ -19,7 +19,7 @@ import {
   TestClient,
   withServer,
 } from "../support/test_server.ts";
-import { withTempDir } from "../support/data_files.ts";
+import { commitChanges, withTempDir } from "../support/data_files.ts";
 
 /** Serves the data file at `path` in-process for the length of `body`, then closes it cleanly. */
 async function withDurableServer(path: string, body: (port: number) => Promise<void>) {
@@ -213,8 +213,9 @@ Deno.test("server refuses to start on a foreign, corrupt, inconsistent or unreac
     const tampered = (name: string, sql: string) => {
       const path = `${dir}/${name}.db`;
       const store = SqliteStore.open(path);
+      const index = store.load();
       store.prepareForWrites("normal");
-      store.commit([{ kind: "index", name: "a", dependencies: [] }]);
+      commitChanges(store, index, [{ kind: "index", name: "a", dependencies: [] }]);
       store.close();
       const db = new DatabaseSync(path);
       db.exec("PRAGMA journal_mode = DELETE");
@@ -343,8 +344,9 @@ Deno.test("server refuses a data file with ids or dependency lists pkgindex neve
     for (const [i, [sql, message]] of cases.entries()) {
       const path = `${dir}/case${i}.db`;
       const store = SqliteStore.open(path);
+      const index = store.load();
       store.prepareForWrites("normal");
-      store.commit([{ kind: "index", name: "a", dependencies: [] }]);
+      commitChanges(store, index, [{ kind: "index", name: "a", dependencies: [] }]);
       store.close();
       const db = new DatabaseSync(path);
       db.exec(`PRAGMA journal_mode = DELETE; ${sql}`);
@@ -385,8 +387,9 @@ Deno.test("server refuses an empty data file beside a write-ahead log, and keeps
     const path = `${dir}/index.db`;
     // A log holding committed packages, beside a data file that was then cut to zero bytes.
     const store = SqliteStore.open(path);
+    const index = store.load();
     store.prepareForWrites("normal");
-    store.commit([{ kind: "index", name: "gmp", dependencies: [] }]);
+    commitChanges(store, index, [{ kind: "index", name: "gmp", dependencies: [] }]);
     const log = await Deno.readFile(`${path}-wal`);
     store.close();
     await Deno.writeFile(path, new Uint8Array());

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { DurableIndex, type MutationStore } from "../../lib/storage/durable_index.ts";
 import { PackageIndex } from "../../lib/index/package_index.ts";
-import type { Mutation } from "../../lib/storage/sqlite_store.ts";
+import { type Mutation, SqliteStore } from "../../lib/storage/sqlite_store.ts";
 import { namesOf } from "../../lib/protocol/request_parser.ts";
+import { withTempDir } from "../support/data_files.ts";
 import { recordingLogger } from "../support/test_server.ts";
+import { createRandom, randomInt } from "../../lib/tools/random.ts";
 
 /** A store that records each commit, and fails as many as it is told to. */
 class RecordingStore implements MutationStore {
@@ -241,4 +243,67 @@ Deno.test("DurableIndex lets a QUERY of a package no pending change touches repl
   assert.equal(await waiting, true);
   assert.equal(durable.hasRequest(names("gmp")), true);
   assert.equal(durable.whenDurable(), undefined, "gmp is durable now");
+});
+
+Deno.test("DurableIndex restores exactly the state before a failed commit, over random changes", async () => {
+  const { durable, index, store } = setUp();
+  const random = createRandom(14);
+  const names = Array.from({ length: 12 }, (_, i) => `p${i}`);
+  const pick = () => names[randomInt(random, names.length)]!;
+  for (let round = 0; round < 40; round++) {
+    const before = [...index.entries()].sort();
+    store.failures = round % 2;
+    let accepted = 0;
+    for (let change = 0; change < 20; change++) {
+      const done = randomInt(random, 3) === 0
+        ? durable.remove(pick())
+        : durable.index(pick(), Array.from({ length: randomInt(random, 3) }, pick));
+      if (done) accepted++;
+    }
+    const committed = await (durable.whenDurable() ?? Promise.resolve(true));
+    if (round % 2 === 0 || accepted === 0) continue;
+    assert.equal(committed, false);
+    assert.deepEqual([...index.entries()].sort(), before, `round ${round}`);
+  }
+  assert.ok(durable.commitStats.commits > 0 && durable.commitStats.failures > 0);
+});
+
+Deno.test("DurableIndex over a data file: after failed commits are undone, the file reloads as memory, slot for slot", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/index.db`;
+    const store = SqliteStore.open(path);
+    const index = store.load();
+    store.prepareForWrites("normal");
+    let failNext = false;
+    const durable = new DurableIndex({
+      index,
+      // A failed commit writes nothing, as a transaction that could not commit.
+      store: {
+        commit: (mutations) => {
+          if (failNext) throw new Error("database or disk is full");
+          store.commit(mutations);
+        },
+      },
+      logger: recordingLogger(),
+      onDiverged: (error) => assert.fail(error),
+    });
+    const random = createRandom(16);
+    const names = Array.from({ length: 30 }, (_, i) => `p${i}`);
+    const pick = () => names[randomInt(random, names.length)]!;
+    for (let round = 0; round < 60; round++) {
+      failNext = round % 3 === 2;
+      for (let change = 0; change < 15; change++) {
+        if (randomInt(random, 3) === 0) durable.remove(pick());
+        else durable.index(pick(), Array.from({ length: randomInt(random, 4) }, pick));
+      }
+      await durable.whenDurable();
+    }
+    assert.ok(durable.commitStats.commits > 0 && durable.commitStats.failures > 0);
+    store.close();
+    const reopened = SqliteStore.open(path);
+    const loaded = reopened.load();
+    assert.deepEqual([...loaded.entries()].sort(), [...index.entries()].sort());
+    for (const name of names) assert.equal(loaded.slotOf(name), index.slotOf(name), name);
+    reopened.close();
+  });
 });

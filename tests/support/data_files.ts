@@ -5,7 +5,8 @@
  * @module
  */
 
-import { SqliteStore } from "../../lib/storage/sqlite_store.ts";
+import type { PackageIndex } from "../../lib/index/package_index.ts";
+import { type Mutation, SqliteStore } from "../../lib/storage/sqlite_store.ts";
 
 /** Runs `body` with a new temporary directory, and always removes the directory afterwards. */
 export async function withTempDir(body: (dir: string) => Promise<void> | void): Promise<void> {
@@ -20,7 +21,26 @@ export async function withTempDir(body: (dir: string) => Promise<void> | void): 
 /** Writes a data file at `path` holding the packages `names`, without dependencies. */
 export function writeDataFile(path: string, names: readonly string[]): void {
   const store = SqliteStore.open(path);
+  const index = store.load();
   store.prepareForWrites("normal");
-  store.commit(names.map((name) => ({ kind: "index", name, dependencies: [] })));
+  commitChanges(store, index, names.map((name) => ({ kind: "index", name, dependencies: [] })));
   store.close();
+}
+
+/**
+ * Applies `mutations` to `index`, the index `store` loaded, and commits them, as DurableIndex
+ * does. Throws when the index refuses one.
+ */
+export function commitChanges(
+  store: SqliteStore,
+  index: PackageIndex,
+  mutations: readonly Mutation[],
+): void {
+  for (const mutation of mutations) {
+    const applied = mutation.kind === "index"
+      ? index.index(mutation.name, mutation.dependencies)
+      : index.remove(mutation.name);
+    if (!applied) throw new Error(`The index refused ${JSON.stringify(mutation)}`);
+  }
+  store.commit(mutations);
 }

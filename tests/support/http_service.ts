@@ -14,6 +14,8 @@ import { exchange, recordingLogger } from "./test_server.ts";
 
 /** Options for {@linkcode startService}. */
 export interface ServiceOptions {
+  /** The index to serve. Default: a new, empty one. */
+  index?: PackageIndex;
   /** Options of the protocol server (its address is always 127.0.0.1:0). */
   serve?: ServeOptions;
   /** The address of the HTTP listener. Default: 127.0.0.1. */
@@ -51,7 +53,7 @@ export interface Service {
 
 /** Starts a server and its HTTP listener on ephemeral ports. */
 export function startService(options: ServiceOptions = {}): Service {
-  const index = new PackageIndex();
+  const index = options.index ?? new PackageIndex();
   const logger = recordingLogger();
   const server = serve({ logger, index, ...options.serve, hostname: "127.0.0.1", port: 0 });
   const http = serveHttp({
