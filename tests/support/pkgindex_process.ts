@@ -7,6 +7,7 @@
  */
 
 import { writeAll } from "../../lib/util/io.ts";
+import { parseExposition } from "./exposition.ts";
 import type { Backend } from "./haproxy.ts";
 
 /** How to run one process. */
@@ -171,13 +172,14 @@ export class PkgindexProcess {
     return body?.replication ?? undefined;
   }
 
-  /** A sample of its `/metrics`, such as `pkgindex_packages`; `undefined` when absent. */
+  /**
+   * A sample of its `/metrics`, such as `pkgindex_packages` (with its labels as written, if any);
+   * `undefined` when absent or when it did not answer.
+   */
   async metric(name: string, timeoutMs = 1000): Promise<number | undefined> {
     const response = await this.#get("/metrics", timeoutMs);
     if (response === undefined) return undefined;
-    const text = await response.text();
-    const match = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
-    return match === null ? undefined : Number(match[1]);
+    return parseExposition(await response.text()).get(name);
   }
 
   /**
