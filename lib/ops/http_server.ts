@@ -32,6 +32,12 @@ export interface HttpServerOptions {
   render: () => string;
   /** Whether the server accepts connections: `GET /healthz` answers 200 while true, 503 after. */
   healthy: () => boolean;
+  /**
+   * What `GET /v1/health` reports, for load balancers: 200 only for `leader` (a leader with a
+   * valid lease) and `standalone` (no PostgreSQL), and only while
+   * {@linkcode HttpServerOptions.healthy}; 503 for the rest. Default: `standalone`.
+   */
+  role?: () => HealthRole;
   /** Answers the requests under `/v1/`, such as {@linkcode createInspectionApi}'s handler. */
   inspection: InspectionHandler;
   /** The bearer token `/v1/` requires; see {@linkcode inspectionAccess}. */
@@ -39,6 +45,12 @@ export interface HttpServerOptions {
   /** Where a request that fails unexpectedly is logged (it is answered 500). */
   logger: Logger;
 }
+
+/** The role `GET /v1/health` reports; see {@linkcode HttpServerOptions.role}. */
+export type HealthRole = "leader" | "standby" | "candidate" | "standalone";
+
+/** The path of the load balancers' health check, open without a token: it tells only the role. */
+const HEALTH_PATH = "/v1/health";
 
 /** Methods `/metrics`, `/healthz` and the console answer (`HEAD`: some load balancers probe so). */
 const READ_METHODS = "GET, HEAD";
@@ -48,9 +60,11 @@ const CLOSED_CONSOLE = "The console is closed like /v1/: the listener is not on 
 
 /**
  * Starts the HTTP listener and returns it once it is listening. It answers `GET /metrics` with
- * `render()`, `GET /healthz` with `200 ok` or `503 shutting down`, `/v1/` with `inspection`
- * (behind the token rules), `GET /` and the console's files with {@linkcode consoleResponse}
- * (behind the same rules), other methods on those paths with 405 and an `Allow` header, and
+ * `render()`, `GET /healthz` with `200 ok` or `503 shutting down`, `GET /v1/health` with the
+ * role (200 only on a leader with a valid lease or a process without PostgreSQL; no token
+ * needed), `/v1/` with `inspection` (behind the token rules), `GET /` and the console's files
+ * with {@linkcode consoleResponse} (behind the same rules), other methods on those paths with 405
+ * and an `Allow` header, and
  * anything else with 404. A request that fails unexpectedly is logged and answered 500 with a
  * JSON sentence, never a stack trace. Throws when the address cannot be listened on. Stop it
  * with `shutdown()`.
@@ -75,10 +89,19 @@ const CLOSED_CONSOLE = "The console is closed like /v1/: the listener is not on 
  */
 export function serveHttp(options: HttpServerOptions): Deno.HttpServer<Deno.NetAddr> {
   const { hostname, port, render, healthy, inspection, token, logger } = options;
+  const role = options.role ?? (() => "standalone");
   let access: ReturnType<typeof inspectionAccess> = "closed";
   const handler = (request: Request): Response | Promise<Response> => {
     const target = requestTarget(request.url);
     const { path } = target;
+    if (path === HEALTH_PATH) {
+      if (request.method !== "GET" && request.method !== "HEAD") {
+        return textResponse(405, "method not allowed\n", { allow: READ_METHODS });
+      }
+      const now = role();
+      const serving = (now === "leader" || now === "standalone") && healthy();
+      return jsonResponse({ role: now }, { status: serving ? 200 : 503 });
+    }
     if (path === "/v1" || path.startsWith("/v1/")) {
       if (access === "open" || (access === "token" && hasBearerToken(request, token!))) {
         return inspection(request, target);
