@@ -19,6 +19,7 @@ import {
   type PageProblems,
 } from "../support/browser.ts";
 import { withTempDir } from "../support/data_files.ts";
+import { findPostgres, startPostgresCluster } from "../support/postgres_cluster.ts";
 import {
   durableServerCommand,
   MAIN,
@@ -30,6 +31,7 @@ import {
 const BREW = "/work/shared/data/brew-dependencies.txt";
 const TOKEN = "console-test-token-4f1c";
 const chromium = await findChromium();
+const postgres = await findPostgres();
 const screenshots = Deno.env.get("PKGINDEX_SCREENSHOTS");
 
 /** Waits until the console shows `view`: it sets `data-rendered` once a view's data is shown. */
@@ -409,6 +411,40 @@ Deno.test({
           const { code, log } = await server.stop();
           assert.equal(code, 0, log);
         }
+      });
+
+      await t.step({
+        name: "a leader on PostgreSQL shows its role",
+        ignore: postgres.ignore,
+        fn: async () => {
+          const cluster = await startPostgresCluster(postgres);
+          try {
+            const url = await cluster.createDatabase("console");
+            const server = await startServerProcess(
+              [Deno.execPath(), "run", ...START_FLAGS, MAIN, "--data", url, "--http-port", "0"],
+            );
+            try {
+              await server.waitForLog(/Leading database .* with epoch 1/);
+              const { page, problems } = await openPage(browser);
+              await page.goto(`http://127.0.0.1:${server.httpPort}/`);
+              await rendered(page, "overview");
+              await page.waitForSelector("#role-link:not([hidden])");
+              await page.click('nav a[data-view="role"]');
+              await rendered(page, "role");
+              assert.equal(await page.$eval("main h2", (e) => e.textContent), "Role: leader");
+              assert.equal(await card(page, "Epoch"), "1");
+              assert.equal(await card(page, "Lease valid"), "yes");
+              assert.equal(await card(page, "Lag, changes"), "0");
+              assertClean(problems);
+              await page.close();
+            } finally {
+              const { code, log } = await server.stop();
+              assert.equal(code, 0, log);
+            }
+          } finally {
+            await cluster.stop();
+          }
+        },
       });
 
       await t.step(
