@@ -19,7 +19,9 @@ WORKDIR /src
 COPY deno.json deno.lock main.ts ./
 COPY lib/ lib/
 # The permissions baked into the binary live in one place, the "compile" task in deno.json:
-# --allow-net, --allow-env for the PKGINDEX_* variables, and read/write for the --data file.
+# --allow-net, --allow-env for the PKGINDEX_* variables (and the PostgreSQL client's PGPASSWORD and
+# PGAPPNAME), and read/write for the --data file. The PostgreSQL client comes from npm, pinned by
+# deno.lock.
 RUN deno task compile
 
 # Runtime stage: the same Ubuntu with only the binary.

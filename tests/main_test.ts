@@ -143,8 +143,8 @@ Deno.test("pkgindex serves /v1/ on --http-port, logs JSON lines, and closes /v1/
   for (const line of lines) assert.deepEqual(Object.keys(line), ["time", "level", "message"]);
   assert.deepEqual(lines.filter(({ level }) => level === "warn").map(({ message }) => message), [
     `The HTTP listener on 0.0.0.0:${pkgindex.httpPort} is not on a loopback address and ` +
-    "PKGINDEX_HTTP_TOKEN is not set: /v1/ answers 401 to every request (/metrics and /healthz " +
-    "stay open).",
+    "PKGINDEX_HTTP_TOKEN is not set: the console and /v1/ answer 401 to every request (/metrics " +
+    "and /healthz stay open).",
   ]);
 });
 
@@ -254,10 +254,14 @@ Deno.test("each deno task that runs main.ts may read exactly the variables its s
   const variables = (...subcommands: AnySubcommand[]) =>
     [...new Set(subcommands.flatMap((subcommand) => environmentVariables(subcommand.flags)))]
       .sort();
-  assert.deepEqual(granted("start"), variables(SERVE));
+  const postgresClient = ["PGAPPNAME", "PGPASSWORD"]; // read by the PostgreSQL client
+  assert.deepEqual(granted("start"), [...variables(SERVE), ...postgresClient].sort());
   assert.deepEqual(granted("send"), variables(SEND));
   assert.deepEqual(granted("stress"), variables(STRESS));
-  assert.deepEqual(granted("compile"), variables(SERVE, SEND, STRESS, BENCH));
+  assert.deepEqual(
+    granted("compile"),
+    [...variables(SERVE, SEND, STRESS, BENCH), ...postgresClient].sort(),
+  );
 });
 
 Deno.test("deno task start serves a data file named by --data or by PKGINDEX_DATA", async () => {

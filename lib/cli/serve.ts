@@ -9,7 +9,7 @@ import { PackageIndex } from "../index/package_index.ts";
 import { inspectionAccess } from "../ops/bearer_token.ts";
 import { renderMetrics } from "../ops/metrics.ts";
 import { serveHttp } from "../ops/http_server.ts";
-import { createInspectionApi } from "../ops/inspection_api.ts";
+import { createInspectionApi, type InspectionHandler } from "../ops/inspection_api.ts";
 import { serve, SERVE_DEFAULTS, type Server } from "../server/server.ts";
 import {
   openDurableIndex,
@@ -17,6 +17,14 @@ import {
   type OpenedDataFile,
 } from "../storage/durable_index.ts";
 import { SYNC_MODES, type SyncMode } from "../storage/sqlite_store.ts";
+import { isPostgresUrl, parsePostgresUrl } from "../storage/postgres_url.ts";
+import {
+  DEFAULT_LEASE,
+  liveIndex,
+  MAX_LEASE,
+  Replication,
+  type ReplicationOptions,
+} from "../storage/replication.ts";
 import { errorMessage } from "../util/errors.ts";
 import {
   createLogger,
@@ -59,6 +67,8 @@ export interface ServeConfig {
   logLevel: LogLevel;
   /** The data file that keeps the index across restarts; memory only when absent. */
   data?: DataFileConfig;
+  /** The PostgreSQL database shared with other processes (`--data postgres://…`), if any. */
+  postgres?: PostgresConfig;
   /** The address of the HTTP listener. */
   httpHost: string;
   /** The port of the HTTP listener (`/metrics`, `/healthz`, `/v1/`); `undefined` for none. */
@@ -82,6 +92,17 @@ export interface DataFileConfig {
   /** Whether to start empty in place of a file that looks emptied instead of refusing it. */
   allowEmpty: boolean;
 }
+
+/** The database of `pkgindex serve --data postgres://…` and the lease of its leader. */
+export interface PostgresConfig {
+  /** The URL as given (it may hold the password: never print it; see {@linkcode parsePostgresUrl}). */
+  url: string;
+  /** Seconds a leader may answer after it last proved that it leads. */
+  lease: number;
+}
+
+/** Variables the PostgreSQL client reads besides the flags' own. */
+const POSTGRES_ENV_VARIABLES = ["PGPASSWORD", "PGAPPNAME"] as const;
 
 /**
  * The flags of `pkgindex serve`; each can also be set by its `PKGINDEX_*` variable except
@@ -135,13 +156,23 @@ export const SERVE_FLAGS = {
     choices: LOG_LEVELS,
   }),
   data: textFlag({
-    valueName: "FILE",
+    valueName: "FILE|URL",
     help: "keep the index in this SQLite file, created if missing, so it survives restarts " +
-      "and crashes",
+      "and crashes; or in the PostgreSQL database postgres://user[:password]@host:port/db, " +
+      "shared by a leader and warm standbys (password also from PGPASSWORD)",
     env: "PKGINDEX_DATA",
     default: undefined,
     defaultText: "memory only",
-    expected: "the path of a data file",
+    expected: "the path of a data file or a postgres:// URL",
+  }),
+  lease: secondsFlag({
+    valueName: "SECONDS",
+    help: "with --data postgres://…: how long a leader answers after it last proved it leads; " +
+      "a standby may take over after about this long",
+    env: "PKGINDEX_LEASE",
+    default: DEFAULT_LEASE,
+    max: MAX_LEASE,
+    positive: true,
   }),
   sync: choiceFlag({
     valueName: "MODE",
@@ -201,7 +232,10 @@ export const SERVE_FLAGS = {
 } as const;
 
 /** The `PKGINDEX_*` variables `serve` reads: the start task and the binary are granted these. */
-export const SERVE_ENV_VARIABLES: readonly string[] = environmentVariables(SERVE_FLAGS);
+export const SERVE_ENV_VARIABLES: readonly string[] = [
+  ...environmentVariables(SERVE_FLAGS),
+  ...POSTGRES_ENV_VARIABLES,
+];
 
 /**
  * `pkgindex serve`, the default subcommand.
@@ -243,12 +277,30 @@ function configureServe(
   values: FlagValues<typeof SERVE_FLAGS>,
   { sourceOf }: CommandLineContext<typeof SERVE_FLAGS>,
 ): ServeConfig {
-  if (values.data === undefined) {
+  const postgres = values.data !== undefined && isPostgresUrl(values.data);
+  if (values.data === undefined || postgres) {
     for (const flag of ["sync", "allow-empty-data"] as const) {
       const source = sourceOf(flag);
       if (source !== undefined) {
-        throw new UsageError(`Cannot use ${source} without --data: it applies only to a data file`);
+        throw new UsageError(
+          `Cannot use ${source} ${
+            postgres ? "with a PostgreSQL database" : "without --data"
+          }: it applies only to a data file`,
+        );
       }
+    }
+  }
+  if (!postgres && sourceOf("lease") !== undefined) {
+    throw new UsageError(
+      `Cannot use ${sourceOf("lease")} without --data postgres://…: it applies only to a ` +
+        "PostgreSQL database",
+    );
+  }
+  if (postgres) {
+    try {
+      parsePostgresUrl(values.data!);
+    } catch (error) {
+      throw new UsageError(errorMessage(error));
     }
   }
   return {
@@ -258,9 +310,11 @@ function configureServe(
     maxConnections: values["max-connections"],
     idleTimeout: values["idle-timeout"],
     logLevel: values["log-level"],
-    ...(values.data === undefined ? {} : {
-      data: { path: values.data, sync: values.sync, allowEmpty: values["allow-empty-data"] },
-    }),
+    ...(values.data === undefined
+      ? {}
+      : postgres
+      ? { postgres: { url: values.data, lease: values.lease } }
+      : { data: { path: values.data, sync: values.sync, allowEmpty: values["allow-empty-data"] } }),
     ...httpPortOf(values["http-port"], values["metrics-port"], sourceOf),
     httpHost: values["http-host"],
     httpToken: values["http-token"],
@@ -310,19 +364,32 @@ async function runServer(config: ServeConfig): Promise<number> {
     logger.error(errorMessage(error));
     return 1;
   }
-  if (config.data !== undefined) {
-    try {
+  let replication: Replication | undefined;
+  /** The server, once it exists, for a replication that stops leading to close its connections. */
+  const serving: { server?: Server } = {};
+  try {
+    if (config.data !== undefined) {
       dataFile = loadDataFile(config.data, {
         logger,
         onDiverged: (error) => lifecycle.fail(error.message),
       });
-    } catch (error) {
-      logger.error(errorMessage(error));
-      listener.close();
-      return 1;
+    } else if (config.postgres !== undefined) {
+      replication = await openReplication(config.postgres, {
+        holder: `pid ${Deno.pid} on port ${listener.addr.port}`,
+        logger,
+        onDiverged: (error) => lifecycle.fail(error.message),
+        onDemoted: () => serving.server?.closeConnections(),
+      });
     }
+  } catch (error) {
+    logger.error(errorMessage(error));
+    listener.close();
+    return 1;
   }
-  const index = dataFile?.index ?? new PackageIndex();
+  const current = replication;
+  const index = current === undefined
+    ? dataFile?.index ?? new PackageIndex()
+    : liveIndex(() => current.index);
   const server = serve({
     listener,
     maxLineBytes: config.maxLineBytes,
@@ -330,40 +397,48 @@ async function runServer(config: ServeConfig): Promise<number> {
     idleTimeout: config.idleTimeout,
     slowlogThreshold: config.slowlogThreshold,
     logger,
-    index: dataFile?.durable ?? index,
+    index: current?.operations ?? dataFile?.durable ?? index,
+    ...(current === undefined ? {} : { mayAnswer: () => current.mayAnswer() }),
   });
+  serving.server = server;
+  current?.run();
   let httpListener: Deno.HttpServer<Deno.NetAddr> | undefined;
   if (config.httpPort !== undefined) {
-    const commits = dataFile?.durable.commitStats;
+    const commits = current?.commitStats ?? dataFile?.durable.commitStats;
+    const stats = server.stats;
     try {
+      const api = createInspectionApi({
+        index,
+        server,
+        maxLineBytes: config.maxLineBytes,
+        ...(commits === undefined ? {} : { commits }),
+        ...(current === undefined ? {} : { replication: current }),
+      });
       httpListener = serveHttp({
         hostname: config.httpHost,
         port: config.httpPort,
         render: () =>
           renderMetrics({
-            stats: server.stats,
+            stats,
             index,
             ...(commits === undefined ? {} : { commits }),
+            ...(current === undefined ? {} : { replication: current }),
           }),
         healthy: () => !lifecycle.stopping,
-        inspection: createInspectionApi({
-          index,
-          server,
-          maxLineBytes: config.maxLineBytes,
-          ...(commits === undefined ? {} : { commits }),
-        }),
+        role: () => current?.healthRole() ?? "standalone",
+        inspection: current === undefined ? api : withStaleness(api, current),
         ...(config.httpToken === undefined ? {} : { token: config.httpToken }),
         logger,
       });
       const { hostname, port } = httpListener.addr;
       const address = formatHostPort(hostname, port);
       logListening(logger, { config, server });
-      logger.info(`Serving /metrics, /healthz and /v1/ over HTTP on ${address}`);
+      logger.info(`Serving the console at /, /metrics, /healthz and /v1/ over HTTP on ${address}`);
       if (inspectionAccess(hostname, config.httpToken) === "closed") {
         logger.warn(
           `The HTTP listener on ${address} is not on a loopback address and ` +
-            "PKGINDEX_HTTP_TOKEN is not set: /v1/ answers 401 to every request (/metrics and " +
-            "/healthz stay open).",
+            "PKGINDEX_HTTP_TOKEN is not set: the console and /v1/ answer 401 to every request " +
+            "(/metrics and /healthz stay open).",
         );
       }
     } catch (error) {
@@ -372,7 +447,58 @@ async function runServer(config: ServeConfig): Promise<number> {
   } else {
     logListening(logger, { config, server });
   }
-  return await lifecycle.serveUntilStopped({ server, httpListener, dataFile });
+  return await lifecycle.serveUntilStopped({ server, httpListener, dataFile, replication });
+}
+
+/**
+ * Connects to the PostgreSQL database and loads the index from it, logging how long it took.
+ * The password comes from the URL or `PGPASSWORD` and is never logged.
+ */
+async function openReplication(
+  config: PostgresConfig,
+  options: Pick<ReplicationOptions, "holder" | "logger" | "onDiverged" | "onDemoted">,
+): Promise<Replication> {
+  const target = parsePostgresUrl(config.url, readPassword());
+  const started = performance.now();
+  const replication = await Replication.open({
+    target,
+    lease: config.lease,
+    ...options,
+  });
+  (globalThis as { gc?: () => void }).gc?.();
+  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  options.logger.info(
+    `Loaded ${plural(replication.index.size, "package")} from database ${target.display} in ` +
+      `${seconds} s (lease ${config.lease} s)`,
+  );
+  return replication;
+}
+
+/** `PGPASSWORD`, or `undefined` when it is unset or may not be read. */
+function readPassword(): string | undefined {
+  try {
+    return Deno.env.get("PGPASSWORD");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The inspection API of a process on PostgreSQL: every answer says the role it comes from
+ * (`X-Pkgindex-Role`) and, on a standby, how stale its replica is (`X-Pkgindex-Stale-Seconds`,
+ * `X-Pkgindex-Lag-Changes`).
+ */
+function withStaleness(api: InspectionHandler, replication: Replication): InspectionHandler {
+  return async (request, target) => {
+    const response = await api(request, target);
+    const status = replication.status();
+    response.headers.set("x-pkgindex-role", status.role);
+    if (status.role !== "leader") {
+      response.headers.set("x-pkgindex-stale-seconds", status.lagSeconds.toFixed(3));
+      response.headers.set("x-pkgindex-lag-changes", String(status.lagChanges));
+    }
+    return response;
+  };
 }
 
 /**
@@ -381,11 +507,16 @@ async function runServer(config: ServeConfig): Promise<number> {
  */
 function logListening(logger: Logger, started: { config: ServeConfig; server: Server }): void {
   const { config, server } = started;
+  const postgres = config.postgres === undefined
+    ? undefined
+    : parsePostgresUrl(config.postgres.url, readPassword()).display;
   logger.info(
     `pkgindex ${VERSION} listening on ${formatHostPort(server.addr.hostname, server.addr.port)} ` +
       `(max-line-bytes=${config.maxLineBytes} max-connections=${config.maxConnections} ` +
       `idle-timeout=${config.idleTimeout}s ` +
-      (config.data === undefined
+      (postgres !== undefined
+        ? `data=${postgres} lease=${config.postgres!.lease}s)`
+        : config.data === undefined
         ? "memory only)"
         : `data=${config.data.path} sync=${config.data.sync})`),
   );

@@ -9,6 +9,7 @@
 
 import { SERVE_DEFAULTS, type Server } from "../server/server.ts";
 import type { OpenedDataFile } from "../storage/durable_index.ts";
+import type { Replication } from "../storage/replication.ts";
 import { errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { plural } from "../util/plural.ts";
@@ -36,6 +37,11 @@ export interface RunningServer {
   httpListener?: Deno.HttpServer<Deno.NetAddr> | undefined;
   /** The data file, if any: its pending changes are committed, then it is closed. */
   dataFile?: OpenedDataFile | undefined;
+  /**
+   * The PostgreSQL database, if any: its pending changes are committed, then its session ends,
+   * which hands leadership to a standby at once.
+   */
+  replication?: Replication | undefined;
 }
 
 /**
@@ -102,7 +108,7 @@ export class ServeLifecycle {
    * listener and the data file, logs a summary, and resolves to the exit code.
    */
   async serveUntilStopped(running: RunningServer): Promise<number> {
-    const { server, httpListener, dataFile } = running;
+    const { server, httpListener, dataFile, replication } = running;
     const removeHandlers = STOP_SIGNALS.map((signal) => {
       const handler = () => this.#onSignal(signal, server);
       Deno.addSignalListener(signal, handler);
@@ -115,9 +121,15 @@ export class ServeLifecycle {
       await httpListener?.shutdown();
       let summary = server.stats.summary();
       if (dataFile !== undefined) {
-        this.#closeDataFile(dataFile);
+        await this.#closeDataFile(dataFile);
         const { commits, failures } = dataFile.durable.commitStats;
         summary += ` commits=${commits} commit-failures=${failures}`;
+      }
+      if (replication !== undefined) {
+        await replication.close();
+        const { commits, failures } = replication.commitStats;
+        const { takeovers } = replication.stats;
+        summary += ` commits=${commits} commit-failures=${failures} takeovers=${takeovers}`;
       }
       this.#logger.info(`Stopped. ${summary}`);
       return this.#exitCode;
@@ -166,8 +178,8 @@ export class ServeLifecycle {
   }
 
   /** Commits what is pending and closes the data file; a failure is one line and exit code 1. */
-  #closeDataFile({ durable, store }: OpenedDataFile): void {
-    durable.flush();
+  async #closeDataFile({ durable, store }: OpenedDataFile): Promise<void> {
+    await durable.flush();
     try {
       store.close();
       this.#logger.info(`Closed data file ${store.path}`);

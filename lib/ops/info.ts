@@ -9,6 +9,7 @@ import type { Command } from "../protocol/command_table.ts";
 import type { Slowlog } from "../server/slowlog.ts";
 import type { ReplyCounts } from "../server/stats.ts";
 import { VERSION } from "../util/version.ts";
+import type { ReplicationStatus } from "../storage/replication.ts";
 import type { MetricsSource } from "./metrics.ts";
 
 /** Everything {@linkcode serverInfo} reports: what `/metrics` reports, and the slow log. */
@@ -43,6 +44,11 @@ export interface ServerInfo {
   slowlog: { thresholdMs: number; recorded: number };
   /** With a data file: transactions committed and failed, and their time in seconds. */
   commits?: { committed: number; failed: number; totalSeconds: number; maxSeconds: number };
+  /**
+   * With PostgreSQL: the role, epoch, lease and lag of this process among those on one
+   * database; `null` without PostgreSQL.
+   */
+  replication: ReplicationStatus | null;
 }
 
 /**
@@ -62,10 +68,11 @@ export interface ServerInfo {
  * assert.equal(info.edges, 1);
  * assert.deepEqual(info.requests.QUERY, { OK: 0, FAIL: 0, ERROR: 0 });
  * assert.equal(info.commits, undefined); // no data file
+ * assert.equal(info.replication, null); // no PostgreSQL
  * ```
  */
 export function serverInfo(source: InfoSource): ServerInfo {
-  const { stats, index, commits, slowlog } = source;
+  const { stats, index, commits, slowlog, replication } = source;
   const requests = Object.fromEntries(
     Object.entries(stats.requests).map(([command, counts]) => [command, { ...counts }]),
   ) as Record<Command, ReplyCounts>;
@@ -94,5 +101,6 @@ export function serverInfo(source: InfoSource): ServerInfo {
         maxSeconds: commits.latency.max,
       },
     }),
+    replication: replication?.status() ?? null,
   };
 }

@@ -32,6 +32,7 @@ import type { CommitStats } from "../storage/durable_index.ts";
 import { explainLine } from "./line_explainer.ts";
 import { HttpError, jsonResponse } from "./http_responses.ts";
 import { serverInfo } from "./info.ts";
+import type { ReplicationSource } from "./metrics.ts";
 import { readBody } from "./request_body.ts";
 
 /** How many entries a list holds when the request does not say. */
@@ -53,6 +54,8 @@ export interface InspectionOptions {
   maxLineBytes: number;
   /** Commit counters, when the server keeps a data file. */
   commits?: CommitStats;
+  /** The process's role among several on one PostgreSQL database, for `/v1/info`. */
+  replication?: ReplicationSource;
   /** Milliseconds the body of `POST /v1/explain` may take. Default: {@linkcode EXPLAIN_BODY_TIMEOUT_MS}. */
   bodyTimeoutMs?: number;
   /** What runs the walks over `index`. Default: a new {@linkcode WalkRunner} over it. */
@@ -217,12 +220,13 @@ function findRoute(path: string): { route: Route; name: string | undefined } {
 
 /** `GET /v1/info`: the server's counters and the index's size. */
 function info({ options }: Context): Promise<unknown> {
-  const { server, index, commits } = options;
+  const { server, index, commits, replication } = options;
   return Promise.resolve(serverInfo({
     stats: server.stats,
     index,
     slowlog: server.slowlog,
     ...(commits === undefined ? {} : { commits }),
+    ...(replication === undefined ? {} : { replication }),
   }));
 }
 

@@ -12,6 +12,7 @@ import { COMMANDS } from "../protocol/command_table.ts";
 import { REPLIES } from "../protocol/replies.ts";
 import type { ServerStats } from "../server/stats.ts";
 import type { CommitStats } from "../storage/durable_index.ts";
+import type { LeadershipStats, ReplicationStatus } from "../storage/replication.ts";
 import type { Histogram } from "../util/histogram.ts";
 import { VERSION } from "../util/version.ts";
 
@@ -34,6 +35,16 @@ export interface MetricsSource {
   index: IndexSize;
   /** Commit statistics; leave out when the server keeps no data file. */
   commits?: CommitStats;
+  /** The process's part among several on one PostgreSQL database; leave out without one. */
+  replication?: ReplicationSource;
+}
+
+/** What a process on PostgreSQL reports about its role (`Replication` provides it). */
+export interface ReplicationSource {
+  /** Where the process stands now. */
+  status(): ReplicationStatus;
+  /** Leadership counters. */
+  readonly stats: LeadershipStats;
 }
 
 type MetricType = "counter" | "gauge" | "histogram";
@@ -50,8 +61,9 @@ interface MetricFamily {
 
 /**
  * Every metric family by name, in the order of the exposition: its help, and where its samples
- * come from (`undefined` leaves it out: commit metrics in memory). The name says the type:
- * counters end in `_total`, the histogram in `_seconds`, and the rest are gauges. One line a
+ * come from (`undefined` leaves it out: commit metrics in memory, replication without
+ * PostgreSQL). The name says the type: counters end in `_total`, the histogram in
+ * `_duration_seconds`, and the rest are gauges. One line a
  * family, so that each help stands beside its samples.
  */
 // deno-fmt-ignore
@@ -71,11 +83,17 @@ const FAMILIES: Readonly<Record<string, MetricFamily>> = {
   pkgindex_commits_total: { help: "Transactions committed to the data file.", samples: ({ commits }) => commits?.commits },
   pkgindex_commit_failures_total: { help: "Commits that failed; their changes were undone in memory and answered ERROR.", samples: ({ commits }) => commits?.failures },
   pkgindex_commit_duration_seconds: { help: "Time taken by each commit to the data file.", samples: ({ commits }) => commits && histogramSamples(commits.latency) },
+  pkgindex_role: { help: "With PostgreSQL: 1 for this process's role (leader answers, standby follows), 0 otherwise.", samples: ({ replication }) => replication && roleSamples(replication) },
+  pkgindex_replication_lag_changes: { help: "With PostgreSQL: changes the standby's last poll of the log found not yet replayed.", samples: ({ replication }) => replication?.status().lagChanges },
+  pkgindex_replication_lag_seconds: { help: "With PostgreSQL: how long the oldest of those changes had been committed, in seconds.", samples: ({ replication }) => replication?.status().lagSeconds },
+  pkgindex_takeovers_total: { help: "With PostgreSQL: times this process became the leader.", samples: ({ replication }) => replication?.stats.takeovers },
+  pkgindex_lease_renewals_total: { help: "With PostgreSQL: lease renewals that proved leadership.", samples: ({ replication }) => replication?.stats.leaseRenewals },
+  pkgindex_lease_failures_total: { help: "With PostgreSQL: lease renewals that failed and leases lost while leading.", samples: ({ replication }) => replication?.stats.leaseFailures },
 };
 
 function typeOf(name: string): MetricType {
   if (name.endsWith("_total")) return "counter";
-  return name.endsWith("_seconds") ? "histogram" : "gauge";
+  return name.endsWith("_duration_seconds") ? "histogram" : "gauge";
 }
 
 /**
@@ -117,6 +135,14 @@ export function renderMetrics(source: MetricsSource): string {
   }
   lines.push("");
   return lines.join("\n");
+}
+
+/** The role gauge's samples: 1 for the role the process has now, 0 for the other. */
+function roleSamples(replication: ReplicationSource): [string, number][] {
+  const { role } = replication.status();
+  return (["leader", "standby"] as const).map((
+    name,
+  ) => [`{role="${name}"}`, role === name ? 1 : 0]);
 }
 
 /** The request counters' samples, by command and reply. */

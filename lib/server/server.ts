@@ -85,6 +85,15 @@ export interface ServeOptions {
    */
   index?: IndexOperations;
   /**
+   * Whether this process may answer now (with PostgreSQL: it leads and its lease is valid).
+   * Asked on accepting a connection, before answering each batch and before sending its replies;
+   * when it says no, the connection is closed without a byte, and unanswered requests get no
+   * reply.
+   *
+   * @default {() => true}
+   */
+  mayAnswer?: () => boolean;
+  /**
    * Where to log.
    *
    * @default {createLogger()}
@@ -191,6 +200,7 @@ export class Server {
 
   readonly #listener: Deno.TcpListener;
   readonly #index: IndexOperations;
+  readonly #mayAnswer: () => boolean;
   readonly #logger: Logger;
   readonly #maxLineBytes: number;
   readonly #maxConnections: number;
@@ -211,6 +221,7 @@ export class Server {
     const hostname = options.hostname ?? SERVE_DEFAULTS.hostname;
     const port = options.port ?? SERVE_DEFAULTS.port;
     this.#index = options.index ?? new PackageIndex();
+    this.#mayAnswer = options.mayAnswer ?? (() => true);
     this.#logger = options.logger ?? createLogger();
     this.#maxLineBytes = options.maxLineBytes ?? SERVE_DEFAULTS.maxLineBytes;
     this.#request = new RequestLine({ maxLineBytes: this.#maxLineBytes });
@@ -253,6 +264,14 @@ export class Server {
       });
     }
     return { connections, total: this.#sessions.size };
+  }
+
+  /**
+   * Closes every connection at once, without the replies still owed: for a process that has
+   * just stopped leading and must answer nothing more.
+   */
+  closeConnections(): void {
+    for (const session of this.#sessions) closeQuietly(session.conn);
   }
 
   async #shutdown(): Promise<void> {
@@ -302,6 +321,11 @@ export class Server {
         continue;
       }
       this.#acceptStarved = false;
+      if (!this.#mayAnswer()) {
+        closeQuietly(conn);
+        this.stats.connectionsRefused++;
+        continue;
+      }
       if (this.#sessions.size >= this.#maxConnections) {
         this.#reject(conn);
         continue;
@@ -339,9 +363,12 @@ export class Server {
       });
       const replies = session.replies;
       for await (const batch of batches) {
+        if (!this.#mayAnswer()) break;
         if (batch.end > batch.start || batch.overlongLineEnded) {
           const answering = this.#answerBatch(batch, session);
           if (answering !== undefined) await answering;
+          // A leader may have lost its lease while the replies waited for their commit.
+          if (!this.#mayAnswer()) break;
           session.writingSince = Date.now();
           await writeAll(conn, replies.bytes());
           session.writingSince = 0;

@@ -27,6 +27,8 @@ export class ServerStats {
   connectionsAccepted = 0;
   /** Connections closed at once because `maxConnections` were already open. */
   connectionsRejected = 0;
+  /** Connections closed at once, without a byte, because this process may not answer (a standby). */
+  connectionsRefused = 0;
   /** Connections closed because they stayed idle longer than the idle timeout. */
   idleTimeouts = 0;
   /** Bytes received from clients. */

@@ -15,15 +15,20 @@ import type { Logger } from "../util/log.ts";
 import { plural } from "../util/plural.ts";
 import { DataFileError, type Mutation, SqliteStore, type SyncMode } from "./sqlite_store.ts";
 
-/** Where committed mutations go; {@linkcode SqliteStore} is the real one. */
+/**
+ * Where committed mutations go: {@linkcode SqliteStore} commits synchronously, a PostgreSQL store
+ * asynchronously.
+ */
 export interface MutationStore {
   /**
-   * Persists all of `mutations` atomically, or throws having persisted none. It is called as
-   * soon as their group closes, before anything else changes the index: a store may read what
-   * the index holds now for the packages they name instead of the names in them
-   * ({@linkcode SqliteStore.commit} reads their slots and dependencies).
+   * Persists all of `mutations` atomically, or throws (or rejects) having persisted none. It is
+   * called as soon as their group closes, before anything else changes the index: a synchronous
+   * store may read what the index holds now for the packages they name instead of the names in
+   * them ({@linkcode SqliteStore.commit} reads their slots and dependencies). A returned promise
+   * settles once the commit is decided; until then no other commit starts, so an asynchronous
+   * store must take what it writes from `mutations` themselves.
    */
-  commit(mutations: readonly Mutation[]): void;
+  commit(mutations: readonly Mutation[]): void | Promise<void>;
 }
 
 /** Upper bounds, in seconds, of the commit latency histogram's buckets. */
@@ -53,6 +58,12 @@ export interface CommitStats {
   latency: Histogram;
 }
 
+/** A group of mutations committed together, and the promise their replies wait on. */
+interface CommitGroup {
+  applied: AppliedMutation[];
+  done: PromiseWithResolvers<boolean>;
+}
+
 /** A mutation applied in memory and how to take it back. */
 interface AppliedMutation {
   mutation: Mutation;
@@ -74,6 +85,13 @@ export interface DurableIndexOptions {
    * reply from then on must be `ERROR`, and the owner must stop and restart from the store.
    */
   onDiverged: (error: Error) => void;
+  /** Where to count commits, to share the counters between indexes; default: new counters. */
+  commitStats?: CommitStats;
+}
+
+/** Commit counters at zero. */
+export function newCommitStats(): CommitStats {
+  return { commits: 0, failures: 0, latency: new Histogram(COMMIT_LATENCY_BOUNDS) };
 }
 
 /** What {@linkcode DurableIndex.whenDurable} returns once memory and the store disagree. */
@@ -82,12 +100,17 @@ const NEVER_DURABLE = Promise.resolve(false);
 /**
  * Wraps the in-memory index so that every successful mutation is also written to a store. All
  * mutations applied during one turn of the event loop, from every connection, go into one
- * transaction (a group commit) at the end of that turn.
+ * transaction (a group commit) at the end of that turn. With a store that commits asynchronously,
+ * at most one commit is in flight; the mutations applied meanwhile form the next group, committed
+ * as soon as the one in flight succeeds.
  *
  * Callers must not reply before the changes a reply may have observed are durable: after
- * answering a batch of requests, await {@linkcode DurableIndex.whenDurable}. When a commit fails,
- * its mutations are undone in memory, newest first, and `whenDurable` resolves to `false` so that
- * every reply that waited on it can be turned into `ERROR`. Failures are logged once per
+ * answering a batch of requests, await {@linkcode DurableIndex.whenDurable}. A batch that only
+ * asked about packages no pending change touches observed nothing that is not durable, and need
+ * not wait: `whenDurable` then returns `undefined`. When a commit fails, its mutations are undone
+ * in memory, newest first, and `whenDurable` resolves to `false` so that every reply that waited
+ * on it can be turned into `ERROR`; a later group waiting behind a failed one is undone with it
+ * (it may depend on it) and fails too. Failures are logged once per
  * episode: the first one, and the first success after them with their count. If the undo itself
  * fails, the index stops (see {@linkcode DurableIndexOptions.onDiverged}).
  *
@@ -101,7 +124,7 @@ const NEVER_DURABLE = Promise.resolve(false);
  * const written: unknown[] = [];
  * const durable = new DurableIndex({
  *   index: new PackageIndex(),
- *   store: { commit: (mutations) => written.push(...mutations) },
+ *   store: { commit: (mutations) => void written.push(...mutations) },
  *   logger: createLogger(),
  *   onDiverged: (error) => assert.fail(error),
  * });
@@ -113,19 +136,24 @@ const NEVER_DURABLE = Promise.resolve(false);
  */
 export class DurableIndex implements IndexOperations {
   /** Commit counters and latencies. */
-  readonly commitStats: CommitStats = {
-    commits: 0,
-    failures: 0,
-    latency: new Histogram(COMMIT_LATENCY_BOUNDS),
-  };
+  readonly commitStats: CommitStats;
   readonly #index: PackageIndex;
   readonly #store: MutationStore;
   readonly #logger: Logger;
   readonly #onDiverged: (error: Error) => void;
-  /** Mutations applied in memory since the last commit, oldest first. */
+  /** Mutations applied in memory since the last commit began, oldest first. */
   #pending: AppliedMutation[] = [];
   /** Settles the group of #pending once it is committed (true) or rolled back (false). */
   #group: PromiseWithResolvers<boolean> | undefined;
+  /** The group whose asynchronous commit is in flight. */
+  #inFlight: CommitGroup | undefined;
+  /** How many not-yet-durable changes (pending or in flight) touch each package. */
+  readonly #dirty = new Map<string, number>();
+  /**
+   * Whether a request since the last {@linkcode DurableIndex.whenDurable} may have observed a
+   * change that is not durable yet: any INDEX or REMOVE, or a QUERY of a dirty package.
+   */
+  #observed = false;
   #commitTimer: ReturnType<typeof setImmediate> | undefined;
   /** The failed commits since the last one that succeeded, and their changes. */
   #failing = { commits: 0, changes: 0 };
@@ -138,6 +166,7 @@ export class DurableIndex implements IndexOperations {
     this.#store = options.store;
     this.#logger = options.logger;
     this.#onDiverged = options.onDiverged;
+    this.commitStats = options.commitStats ?? newCommitStats();
   }
 
   /**
@@ -145,6 +174,7 @@ export class DurableIndex implements IndexOperations {
    * {@linkcode PackageIndex.indexRequest}.
    */
   indexRequest(request: RequestNames): boolean {
+    this.#observed = true;
     const previous = this.#index.indexReplacing(request);
     if (previous === REFUSED) return false;
     const mutation: Mutation = {
@@ -161,6 +191,7 @@ export class DurableIndex implements IndexOperations {
    * {@linkcode PackageIndex.removeRequest}.
    */
   removeRequest(request: RequestNames): boolean {
+    this.#observed = true;
     const previous = this.#index.removeReplacing(request);
     if (previous === REFUSED) return false;
     if (previous !== undefined) {
@@ -169,8 +200,14 @@ export class DurableIndex implements IndexOperations {
     return true;
   }
 
-  /** Whether the request's package is indexed (in memory: possibly not yet durable). */
+  /**
+   * Whether the request's package is indexed (in memory: possibly not yet durable). Only while
+   * changes are pending does it look the name up among them (making a string of it).
+   */
   hasRequest(request: RequestNames): boolean {
+    if (this.#dirty.size > 0 && !this.#observed && this.#dirty.has(requestName(request))) {
+      this.#observed = true;
+    }
     return this.#index.hasRequest(request);
   }
 
@@ -190,23 +227,42 @@ export class DurableIndex implements IndexOperations {
   }
 
   /**
-   * The outcome of the commit that makes everything applied so far durable: `true` once it is
-   * committed, `false` if it failed and was undone (and always, once memory and the store
-   * disagree). `undefined` when nothing is waiting to be committed, so a caller can reply at once
-   * without awaiting anything.
+   * For the requests answered since the last call: the outcome of the commit that makes durable
+   * everything they may have observed. `true` once it is committed, `false` if it failed and was
+   * undone (and always, once memory and the store disagree). `undefined` when nothing is waiting
+   * to be committed, or those requests observed only durable state (QUERY of packages no pending
+   * change touches), so a caller can reply at once without awaiting anything.
    */
   whenDurable(): Promise<boolean> | undefined {
-    return this.#diverged ? NEVER_DURABLE : this.#group?.promise;
+    if (this.#diverged) return NEVER_DURABLE;
+    const observed = this.#observed;
+    this.#observed = false;
+    return observed ? this.#settled() : undefined;
   }
 
-  /** Commits whatever is pending now instead of at the end of the turn, as shutdown needs. */
-  flush(): void {
-    if (this.#pending.length > 0) this.#commit();
+  /**
+   * Commits whatever is pending now instead of at the end of the turn, as shutdown needs, and
+   * resolves once nothing is pending or in flight.
+   */
+  async flush(): Promise<void> {
+    while (!this.#diverged) {
+      if (this.#pending.length > 0 && this.#inFlight === undefined) this.#commit();
+      const settled = this.#settled();
+      if (settled === undefined) return;
+      await settled;
+    }
+  }
+
+  /** The outcome of the commit of everything applied so far; `undefined` when all is durable. */
+  #settled(): Promise<boolean> | undefined {
+    return (this.#group ?? this.#inFlight?.done)?.promise;
   }
 
   #record(applied: AppliedMutation): void {
     if (this.#diverged) return; // memory is no longer what the store holds: commit nothing
     this.#pending.push(applied);
+    const { name } = applied.mutation;
+    this.#dirty.set(name, (this.#dirty.get(name) ?? 0) + 1);
     if (this.#group !== undefined) return;
     this.#group = Promise.withResolvers<boolean>();
     // An immediate runs once every read that completed in this turn of the event loop has been
@@ -217,19 +273,64 @@ export class DurableIndex implements IndexOperations {
 
   #commit(): void {
     if (this.#commitTimer !== undefined) clearImmediate(this.#commitTimer);
-    const applied = this.#pending;
-    const group = this.#group!;
+    this.#commitTimer = undefined;
+    // The group waits for the commit in flight; that commit's end starts it.
+    if (this.#inFlight !== undefined || this.#diverged) return;
+    const group: CommitGroup = { applied: this.#pending, done: this.#group! };
     this.#pending = [];
     this.#group = undefined;
     const started = performance.now();
+    let committing: void | Promise<void>;
     try {
-      this.#store.commit(applied.map(({ mutation }) => mutation));
+      committing = this.#store.commit(group.applied.map(({ mutation }) => mutation));
     } catch (error) {
-      this.commitStats.failures++;
-      this.#rollBack(applied, error);
-      group.resolve(false);
+      this.#failed(group, error);
       return;
     }
+    if (!(committing instanceof Promise)) {
+      this.#succeeded(group, started);
+      return;
+    }
+    this.#inFlight = group;
+    committing.then(
+      () => {
+        this.#inFlight = undefined;
+        this.#succeeded(group, started);
+        if (this.#pending.length > 0) this.#commit();
+      },
+      (error) => {
+        this.#inFlight = undefined;
+        this.#failed(group, error);
+      },
+    );
+  }
+
+  /**
+   * Undoes a failed group in memory, and with it the group applied while it was in flight (newest
+   * first: the later one may depend on it), and answers both `false`.
+   */
+  #failed(group: CommitGroup, error: unknown): void {
+    this.commitStats.failures++;
+    const later = this.#group;
+    const applied = [...group.applied, ...this.#pending];
+    this.#pending = [];
+    this.#group = undefined;
+    this.#rollBack(applied, error);
+    this.#clean(applied);
+    group.done.resolve(false);
+    later?.resolve(false);
+  }
+
+  /** Marks the packages of `applied` as no longer touched by them: they are durable or undone. */
+  #clean(applied: readonly AppliedMutation[]): void {
+    for (const { mutation: { name } } of applied) {
+      const count = this.#dirty.get(name)! - 1;
+      if (count === 0) this.#dirty.delete(name);
+      else this.#dirty.set(name, count);
+    }
+  }
+
+  #succeeded(group: CommitGroup, started: number): void {
     this.commitStats.latency.record((performance.now() - started) / 1000);
     this.commitStats.commits++;
     const { commits, changes } = this.#failing;
@@ -240,7 +341,8 @@ export class DurableIndex implements IndexOperations {
       );
       this.#failing = { commits: 0, changes: 0 };
     }
-    group.resolve(true);
+    this.#clean(group.applied);
+    group.done.resolve(true);
   }
 
   /**

@@ -1,5 +1,5 @@
 import assert, { strictEqual, throws } from "node:assert/strict";
-import { serveHttp } from "../../lib/ops/http_server.ts";
+import { type HealthRole, serveHttp } from "../../lib/ops/http_server.ts";
 import { createLogger } from "../../lib/util/log.ts";
 import { parseExposition } from "../support/exposition.ts";
 import { recordingLogger } from "../support/test_server.ts";
@@ -101,9 +101,43 @@ Deno.test("GET /healthz answers 200 ok while healthy and 503 once shutdown start
   await http.shutdown();
 });
 
+Deno.test("GET /v1/health answers 200 only for a leader with a valid lease or a standalone server, without a token", async () => {
+  let healthy = true;
+  let role: HealthRole = "standalone";
+  const http = serveHttp({
+    hostname: "127.0.0.1",
+    port: 0,
+    render: () => "",
+    healthy: () => healthy,
+    role: () => role,
+    inspection: () => Promise.reject(new Error("/v1/health is not the inspection API's")),
+    token: "secret",
+    logger: quiet,
+  });
+  const url = `http://127.0.0.1:${http.addr.port}/v1/health`;
+  const check = async () => {
+    const response = await fetch(url);
+    return [response.status, await response.json()];
+  };
+  assert.deepEqual(await check(), [200, { role: "standalone" }]);
+  role = "leader";
+  assert.deepEqual(await check(), [200, { role: "leader" }]);
+  role = "standby";
+  assert.deepEqual(await check(), [503, { role: "standby" }]);
+  role = "candidate";
+  assert.deepEqual(await check(), [503, { role: "candidate" }]);
+  role = "leader";
+  healthy = false; // shutting down
+  assert.deepEqual(await check(), [503, { role: "leader" }]);
+  const post = await fetch(url, { method: "POST" });
+  strictEqual(post.status, 405);
+  await post.body?.cancel();
+  await http.shutdown();
+});
+
 Deno.test("the HTTP listener answers 404 to unknown paths and 405 with Allow to other methods", async () => {
   const service = startService();
-  for (const path of ["/", "/metricsz", "/v2/info"]) {
+  for (const path of ["/index.html", "/metricsz", "/v2/info"]) {
     const answer = await service.request(path);
     strictEqual(`${answer.status} ${answer.body}`, "404 not found\n", path);
   }

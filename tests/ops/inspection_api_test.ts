@@ -504,6 +504,7 @@ Deno.test("GET /v1/info answers the counters as JSON", async () => {
       overlong: 0,
       bytes: { received: GRAPH.length + traffic.length, sent: 7 * 3 + 3 + 5 + 5 + 6 },
       slowlog: { thresholdMs: 60_000, recorded: 0 },
+      replication: null,
     });
   }, { serve: { slowlogThreshold: 60_000 } }); // a threshold no request reaches, however slow the machine
 });

@@ -2,6 +2,7 @@ import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
 import type { CommitStats } from "../../lib/storage/durable_index.ts";
 import { Histogram } from "../../lib/util/histogram.ts";
 import { renderMetrics } from "../../lib/ops/metrics.ts";
+import type { ReplicationStatus } from "../../lib/storage/replication.ts";
 import { PackageIndex } from "../../lib/index/package_index.ts";
 import { ServerStats } from "../../lib/server/stats.ts";
 import { VERSION } from "../../lib/util/version.ts";
@@ -140,4 +141,42 @@ Deno.test("parseExposition rejects what the format or pkgindex's naming rules fo
     'pkgindex_h_bucket{le="1"} 2\npkgindex_h_bucket{le="+Inf"} 1\npkgindex_h_sum 1\npkgindex_h_count 1\n',
   ];
   for (const text of invalid) throws(() => parseExposition(text), Error, JSON.stringify(text));
+});
+
+Deno.test("renderMetrics adds role, lag, takeovers and lease counters with PostgreSQL", () => {
+  const status: ReplicationStatus = {
+    role: "standby",
+    epoch: 4,
+    leaseValid: false,
+    appliedChange: 90,
+    lagChanges: 12,
+    lagSeconds: 0.25,
+    data: "postgres://app@db:5432/index",
+  };
+  const text = renderMetrics({
+    stats: new ServerStats(),
+    index: smallIndex(),
+    replication: {
+      status: () => status,
+      stats: { takeovers: 2, leaseRenewals: 40, leaseFailures: 1, reloads: 0 },
+    },
+  });
+  const samples = parseExposition(text);
+  deepStrictEqual(
+    [...samples].filter(([name]) => /role|replication|takeover|lease/.test(name)),
+    [
+      ['pkgindex_role{role="leader"}', 0],
+      ['pkgindex_role{role="standby"}', 1],
+      ["pkgindex_replication_lag_changes", 12],
+      ["pkgindex_replication_lag_seconds", 0.25],
+      ["pkgindex_takeovers_total", 2],
+      ["pkgindex_lease_renewals_total", 40],
+      ["pkgindex_lease_failures_total", 1],
+    ],
+  );
+  strictEqual(text.includes("# TYPE pkgindex_replication_lag_seconds gauge\n"), true);
+  strictEqual(
+    renderMetrics({ stats: new ServerStats(), index: smallIndex() }).includes("role"),
+    false,
+  );
 });

@@ -59,7 +59,9 @@ Deno.test("durable server sends no reply before the commit that holds its change
   const logger = recordingLogger();
   let bytesWrittenAtCommit: number[] = [];
   let readBytesWritten = () => 0;
-  const store: MutationStore = { commit: () => bytesWrittenAtCommit.push(readBytesWritten()) };
+  const store: MutationStore = {
+    commit: () => void bytesWrittenAtCommit.push(readBytesWritten()),
+  };
   const durable = new DurableIndex({ index, store, logger, onDiverged: failTest });
   await withServer({ index: durable, logger }, async (server) => {
     readBytesWritten = () => server.stats.bytesSent;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { DurableIndex, type MutationStore } from "../../lib/storage/durable_index.ts";
 import { PackageIndex } from "../../lib/index/package_index.ts";
 import { type Mutation, SqliteStore } from "../../lib/storage/sqlite_store.ts";
+import { namesOf } from "../../lib/protocol/request_parser.ts";
 import { withTempDir } from "../support/data_files.ts";
 import { recordingLogger } from "../support/test_server.ts";
 import { createRandom, randomInt } from "../../lib/tools/random.ts";
@@ -138,6 +139,110 @@ Deno.test("DurableIndex stops committing and answers nothing durable once an und
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.equal(commits, 1, "nothing was committed after the divergence");
   assert.equal(diverged.length, 1);
+});
+
+/** A store whose commits settle only when the test says so. */
+class ManualStore implements MutationStore {
+  inFlight: { mutations: Mutation[]; settle: PromiseWithResolvers<void> }[] = [];
+  commit(mutations: readonly Mutation[]): Promise<void> {
+    const settle = Promise.withResolvers<void>();
+    this.inFlight.push({ mutations: [...mutations], settle });
+    return settle.promise;
+  }
+}
+
+function setUpAsync() {
+  const index = new PackageIndex();
+  const store = new ManualStore();
+  const durable = new DurableIndex({
+    index,
+    store,
+    logger: recordingLogger(),
+    onDiverged: (error) => assert.fail(error),
+  });
+  return { index, store, durable };
+}
+
+Deno.test("DurableIndex with an asynchronous store keeps one commit in flight; later changes form the next group", async () => {
+  const { durable, store } = setUpAsync();
+  durable.index("gmp", []);
+  const first = durable.whenDurable()!;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(store.inFlight.length, 1);
+  durable.index("isl", ["gmp"]);
+  durable.index("cloog", ["isl"]);
+  const second = durable.whenDurable()!;
+  assert.notEqual(second, first);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(store.inFlight.length, 1, "the second group waits for the first commit");
+  store.inFlight[0]!.settle.resolve();
+  assert.equal(await first, true);
+  assert.equal(store.inFlight.length, 2, "the second group is committed once the first succeeds");
+  assert.deepEqual(store.inFlight[1]!.mutations.map(({ name }) => name), ["isl", "cloog"]);
+  store.inFlight[1]!.settle.resolve();
+  assert.equal(await second, true);
+  assert.equal(durable.whenDurable(), undefined);
+  assert.equal(durable.commitStats.commits, 2);
+});
+
+Deno.test("DurableIndex with an asynchronous store undoes a failed group and the group behind it", async () => {
+  const { durable, store, index } = setUpAsync();
+  durable.index("gmp", []);
+  const committed = durable.whenDurable()!;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  store.inFlight[0]!.settle.resolve();
+  assert.equal(await committed, true);
+  durable.index("isl", ["gmp"]);
+  const failing = durable.whenDurable()!;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  durable.index("cloog", ["isl"]); // depends on the change in flight
+  durable.remove("gmp"); // refused: isl depends on it
+  const behind = durable.whenDurable()!;
+  assert.equal(durable.has("cloog"), true, "applied in memory at once");
+  store.inFlight[1]!.settle.reject(new Error("connection lost"));
+  assert.deepEqual([await failing, await behind], [false, false]);
+  assert.deepEqual([index.has("gmp"), index.has("isl"), index.has("cloog")], [true, false, false]);
+  assert.equal(durable.whenDurable(), undefined);
+  assert.equal(store.inFlight.length, 2, "the group behind the failure is never sent");
+  assert.equal(durable.commitStats.failures, 1);
+});
+
+Deno.test("DurableIndex flush resolves once nothing is pending or in flight", async () => {
+  const { durable, store } = setUpAsync();
+  durable.index("gmp", []);
+  const flushed = durable.flush();
+  assert.equal(store.inFlight.length, 1, "flush commits at once");
+  let done = false;
+  flushed.then(() => done = true);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(done, false);
+  store.inFlight[0]!.settle.resolve();
+  await flushed;
+  assert.equal(durable.whenDurable(), undefined);
+});
+
+/** The names of a QUERY of `name`. */
+function names(name: string) {
+  return namesOf(name, []);
+}
+
+Deno.test("DurableIndex lets a QUERY of a package no pending change touches reply at once", async () => {
+  const { durable, store } = setUpAsync();
+  durable.index("gmp", []);
+  assert.ok(durable.whenDurable() !== undefined, "the INDEX waits for its commit");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(store.inFlight.length, 1);
+  assert.equal(durable.hasRequest(names("isl")), false);
+  assert.equal(durable.whenDurable(), undefined, "isl is untouched: its FAIL is durable already");
+  assert.equal(durable.hasRequest(names("gmp")), true);
+  const waiting = durable.whenDurable();
+  assert.ok(waiting !== undefined, "gmp's OK must wait: its INDEX may still fail");
+  durable.remove("never-there"); // a REMOVE may observe pending changes: it waits
+  assert.ok(durable.whenDurable() !== undefined);
+  store.inFlight[0]!.settle.resolve();
+  assert.equal(await waiting, true);
+  assert.equal(durable.hasRequest(names("gmp")), true);
+  assert.equal(durable.whenDurable(), undefined, "gmp is durable now");
 });
 
 Deno.test("DurableIndex restores exactly the state before a failed commit, over random changes", async () => {
