@@ -8,12 +8,19 @@
  * same way (`taskset -c 1 ./your-server`).
  *
  * For each of `--runs` runs it measures, server after server: ping-pong QUERY and mixed at 100
- * connections, pipelined QUERY at 10 connections × 64 in flight, and slow drip (3,000 connections
- * each dribbling a byte every 200 ms while one connection measures QUERY latency). It reports
- * medians over the runs, the ratio pkgindex/ceiling as the median of each run's ratio, and the
- * CPU time each server it started spent per request (from `/proc/<pid>/stat`). Then
- * the heap bytes pkgindex allocates per pipelined QUERY, and the mixed load with a data file
- * against memory only.
+ * connections, pipelined QUERY at 10 connections × 64 in flight (a ring: a new request for each
+ * reply), bursts of QUERY at 10 connections × 64 (64 in one write, then wait for all 64
+ * replies), and slow drip (3,000 connections each dribbling a byte every 200 ms while one
+ * connection measures QUERY latency).
+ *
+ * The headline is the CPU time each server it started spent per request in the measured window
+ * (from `/proc/<pid>/stat`, read as the load generator announces the window opening and
+ * closing), and the ratio ceiling/pkgindex of it: unlike a throughput ratio, it holds whichever
+ * side is the bottleneck. Beside it: requests per second, the ratios of pkgindex to every other
+ * server, and the share of its core the load generator used, with a warning wherever it
+ * saturated (that throughput then describes the client). Medians over the runs; a ratio is the
+ * median of each run's ratio. Then the heap bytes pkgindex allocates per pipelined QUERY, and
+ * the mixed load with a data file against memory only.
  *
  * Run: `deno task bench [--runs 3] [--duration 5] [--warmup 1] [--packages FILE]
  * [--compare NAME=HOST:PORT]... [--svg FILE]`. The packages default to
@@ -23,7 +30,8 @@
  */
 
 import { parseArgs } from "node:util";
-import type { BenchResult } from "../lib/tools/load_generator.ts";
+import { WINDOW_CLOSED, WINDOW_OPEN } from "../lib/cli/bench.ts";
+import { type BenchResult, clientSaturated } from "../lib/tools/load_generator.ts";
 import { readPackageList } from "../lib/tools/package_list.ts";
 import { renderChart } from "./chart.ts";
 import {
@@ -50,6 +58,10 @@ const LOADS: readonly Load[] = [
     flags: ["--mode", "pipeline", "--depth", "64", "--conns", "10", "--mix", "query"],
   },
   {
+    name: "bursts, 10 conns × 64, QUERY",
+    flags: ["--mode", "burst", "--depth", "64", "--conns", "10", "--mix", "query"],
+  },
+  {
     name: "slow drip: 3,000 dribbling + 1 QUERY",
     flags: ["--conns", "1", "--mix", "query", "--drippers", "3000", "--drip-interval", "200"],
   },
@@ -66,7 +78,10 @@ interface Target {
 
 /** One load's result against one server, and the server's CPU time per request. */
 interface Measurement extends BenchResult {
-  /** Server CPU (user + system) per request answered, in nanoseconds; for servers started here. */
+  /**
+   * Server CPU (user + system) in the measured window per request answered in it, in
+   * nanoseconds; for servers started here.
+   */
   cpuNsPerRequest: number | undefined;
 }
 
@@ -90,7 +105,8 @@ const USAGE = `Usage: deno task bench [options]
 
 Runs pkgindex, the ceiling server and any --compare server through the same
 loads, each server pinned to core 1 and each load generator to core 0 when the
-machine allows, and prints medians, ratios, latency, CPU time and allocation.
+machine allows, and prints server CPU per request (the headline), throughput
+and ratios, the load generator's own CPU use, latency and allocation.
 
 Options:
   --runs N                 runs of every load (default 3)
@@ -165,7 +181,11 @@ async function main(): Promise<void> {
           const result = await runLoad(target, load, options);
           log(
             `run ${run + 1}, ${load.name}, ${target.name}: ${result.requestsPerSecond} req/s, ` +
-              `p99 ${result.latency.p99} µs, max ${result.latency.max} µs`,
+              `p99 ${result.latency.p99} µs, max ${result.latency.max} µs` +
+              (result.cpuNsPerRequest === undefined
+                ? ""
+                : `, server CPU ${Math.round(result.cpuNsPerRequest)} ns/request`) +
+              `, client CPU ${Math.round(result.clientCpuSeconds / result.seconds * 100)}%`,
           );
           byTarget.push(result);
         }
@@ -178,8 +198,15 @@ async function main(): Promise<void> {
     await ceiling.stop();
   }
   const report = [
+    "Server CPU per request (the headline):",
+    "",
+    cpuTable(targets, results),
+    "",
+    "Throughput, and the load generator's own CPU use (a share of its core):",
+    "",
     throughputTable(targets, results),
     "",
+    ...saturationWarnings(targets, results).flatMap((warning) => [warning, ""]),
     latencyTable(targets, results),
     "",
     await allocationReport(options),
@@ -204,15 +231,12 @@ function parseCompare(text: string): Target {
   return { name: name ?? `${hostname}:${port}`, hostname: hostname!, port: Number(port) };
 }
 
-/** Runs `load` against `target` with `pkgindex bench --json` in its own (pinned) process. */
 /**
  * Runs `load` against `target` with `pkgindex bench --json` in its own (pinned) process, and
- * measures the server's CPU time per request when its process is known. That CPU time covers the
- * warmup as well, so it is divided by the requests of the measured window scaled to the whole
- * run: an estimate that holds while the rate is steady.
+ * when the server's process is known, reads its CPU time as the load generator announces that
+ * the measured window opens and closes: CPU per request over exactly the requests counted.
  */
 async function runLoad(target: Target, load: Load, options: Options): Promise<Measurement> {
-  const cpuBefore = target.pid === undefined ? 0 : cpuSeconds(target.pid);
   const command = pinned("client", [
     "deno",
     "run",
@@ -234,24 +258,41 @@ async function runLoad(target: Target, load: Load, options: Options): Promise<Me
     options.warmup,
     ...load.flags,
   ]);
-  const output = await new Deno.Command(command[0]!, {
+  const child = new Deno.Command(command[0]!, {
     args: command.slice(1),
     cwd: REPO_ROOT,
     stdout: "piped",
     stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  if (!output.success) {
-    throw new Error(
-      `The load '${load.name}' against ${target.name} failed: ${decoder.decode(output.stderr)}`,
-    );
+  }).spawn();
+  const serverCpu: number[] = [];
+  let errors = "";
+  const watching = (async () => {
+    let partial = "";
+    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
+      const lines = (partial + text).split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) {
+        if (line === WINDOW_OPEN || line === WINDOW_CLOSED) {
+          if (target.pid !== undefined) serverCpu.push(cpuSeconds(target.pid));
+        } else {
+          errors += `${line}\n`;
+        }
+      }
+    }
+    errors += partial;
+  })();
+  const [stdout, status] = await Promise.all([
+    new Response(child.stdout).text(),
+    child.status,
+    watching,
+  ]);
+  if (!status.success) {
+    throw new Error(`The load '${load.name}' against ${target.name} failed: ${errors}`);
   }
-  const result: BenchResult = JSON.parse(decoder.decode(output.stdout)).result;
-  const duration = Number(options.duration);
-  const requestsInRun = result.requests * (duration + Number(options.warmup)) / duration;
-  const cpuNsPerRequest = target.pid === undefined
-    ? undefined
-    : (cpuSeconds(target.pid) - cpuBefore) * 1e9 / requestsInRun;
+  const result: BenchResult = JSON.parse(stdout).result;
+  const cpuNsPerRequest = serverCpu.length === 2
+    ? (serverCpu[1]! - serverCpu[0]!) * 1e9 / result.requests
+    : undefined;
   return { ...result, cpuNsPerRequest };
 }
 
@@ -271,27 +312,86 @@ function medianOf(
   return median(results.map((run) => pick(run[l]![t]!)));
 }
 
+/**
+ * The headline: the server CPU time per request of each server started here, and the ratio of
+ * the ceiling's to pkgindex's (1 means pkgindex costs no more than the runtime's own reads and
+ * writes), as the median of each run's ratio. Unlike a throughput ratio, it does not depend on
+ * whether the client or the server was the bottleneck.
+ */
+function cpuTable(targets: Target[], results: Measurement[][][]): string {
+  const servers = measured(targets);
+  const ceiling = targets.findIndex((target) => target.name === "ceiling");
+  const header = [
+    "load",
+    ...servers.map((target) => `${target.name} CPU ns/request`),
+    "ceiling / pkgindex (runs)",
+  ];
+  const rows = LOADS.map((load, l) => [
+    load.name,
+    ...servers.map((target) =>
+      format(medianOf(results, l, targets.indexOf(target), (r) => r.cpuNsPerRequest!))
+    ),
+    ratioCell(
+      results.map((run) => run[l]![ceiling]!.cpuNsPerRequest! / run[l]![0]!.cpuNsPerRequest!),
+    ),
+  ]);
+  return markdownTable(header, rows);
+}
+
+/**
+ * Requests per second of every server, pkgindex's ratio to each other one, and the share of its
+ * core the load generator used against each (median of the runs).
+ */
 function throughputTable(targets: Target[], results: Measurement[][][]): string {
   const header = [
     "load",
     ...targets.map((target) => `${target.name} req/s`),
-    ...targets.slice(1).map((target) => `pkgindex / ${target.name}`),
-    ...measured(targets).map((target) => `${target.name} CPU ns/request`),
+    ...targets.slice(1).map((target) => `pkgindex / ${target.name} (runs)`),
+    ...targets.map((target) => `client CPU vs ${target.name}`),
   ];
   const rows = LOADS.map((load, l) => [
     load.name,
     ...targets.map((_, t) => format(medianOf(results, l, t, (r) => r.requestsPerSecond))),
-    ...targets.slice(1).map((_, i) => {
-      const ratios = results.map((run) =>
-        run[l]![0]!.requestsPerSecond / run[l]![i + 1]!.requestsPerSecond
-      );
-      return `${median(ratios).toFixed(2)} (${ratios.map((ratio) => ratio.toFixed(2)).join(", ")})`;
-    }),
-    ...measured(targets).map((target) =>
-      format(medianOf(results, l, targets.indexOf(target), (r) => r.cpuNsPerRequest!))
+    ...targets.slice(1).map((_, i) =>
+      ratioCell(
+        results.map((run) => run[l]![0]!.requestsPerSecond / run[l]![i + 1]!.requestsPerSecond),
+      )
+    ),
+    ...targets.map((_, t) =>
+      `${Math.round(medianOf(results, l, t, (r) => r.clientCpuSeconds / r.seconds) * 100)}%`
     ),
   ]);
   return markdownTable(header, rows);
+}
+
+/** A median ratio followed by each run's, as `0.90 (0.92, 0.90, 0.86)`. */
+function ratioCell(ratios: number[]): string {
+  return `${fixed(median(ratios))} (${ratios.map(fixed).join(", ")})`;
+}
+
+/** `value` with two decimals; "n/a" when a server answered nothing in a window. */
+function fixed(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(2) : "n/a";
+}
+
+/**
+ * One warning per load and server where the load generator saturated its core in some run:
+ * the throughput there, and any ratio built on it, describes the client, not the server.
+ */
+function saturationWarnings(targets: Target[], results: Measurement[][][]): string[] {
+  const warnings: string[] = [];
+  for (const [l, load] of LOADS.entries()) {
+    for (const [t, target] of targets.entries()) {
+      const runs = results.flatMap((run, r) => clientSaturated(run[l]![t]!) ? [r + 1] : []);
+      if (runs.length === 0) continue;
+      warnings.push(
+        `Warning: the load generator saturated its core in '${load.name}' against ` +
+          `${target.name} (run ${runs.join(", ")}): that throughput, and its ratio, describe the ` +
+          `client, not the server; compare CPU per request instead.`,
+      );
+    }
+  }
+  return warnings;
 }
 
 /** The targets whose CPU time is measured: the servers this script started. */
@@ -417,7 +517,7 @@ function markdownTable(header: string[], rows: string[][]): string {
 }
 
 function format(value: number): string {
-  return Math.round(value).toLocaleString("en-US");
+  return Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "n/a";
 }
 
 function log(message: string): void {

@@ -11,6 +11,7 @@ import {
   type BenchMix,
   type BenchMode,
   type BenchResult,
+  clientSaturated,
   preloadPackages,
   runBench,
 } from "../tools/load_generator.ts";
@@ -32,9 +33,9 @@ export interface BenchConfig {
   hostname: string;
   /** The server's port. */
   port: number;
-  /** Ping-pong or pipelined. */
+  /** Ping-pong, pipelined (a ring) or bursts. */
   mode: BenchMode;
-  /** Requests in flight per connection: 1 in ping-pong mode. */
+  /** Requests in flight per connection (in each burst, in burst mode): 1 in ping-pong mode. */
   depth: number;
   /** Connections. */
   connections: number;
@@ -56,21 +57,30 @@ export interface BenchConfig {
   json: boolean;
 }
 
-/** The requests in flight per connection in pipeline mode unless `--depth` says otherwise. */
+/**
+ * The requests in flight per connection in pipeline mode, and in each burst in burst mode, unless
+ * `--depth` says otherwise.
+ */
 const PIPELINE_DEPTH = 64;
+
+/** The line written to standard error when the measured window opens, after the warmup. */
+export const WINDOW_OPEN = "measured window open";
+/** The line written to standard error when the measured window closes. */
+export const WINDOW_CLOSED = "measured window closed";
 
 /** The flags of `pkgindex bench`. */
 export const BENCH_FLAGS = {
   ...TARGET_FLAGS,
   mode: choiceFlag({
     valueName: "MODE",
-    help: "pingpong (one request in flight per connection) or pipeline (--depth in flight)",
+    help: "pingpong (one request in flight per connection), pipeline (--depth in flight, " +
+      "one sent per reply) or burst (--depth in one write, then wait for all their replies)",
     default: "pingpong",
     choices: BENCH_MODES,
   }),
   depth: integerFlag({
     valueName: "K",
-    help: "requests in flight per connection in pipeline mode",
+    help: "requests in flight per connection in pipeline mode, or in each burst",
     default: undefined,
     defaultText: String(PIPELINE_DEPTH),
     min: 1,
@@ -140,8 +150,11 @@ export const BENCH: Subcommand<typeof BENCH_FLAGS, BenchConfig> = {
   name: "bench",
   summary: "measure a server's throughput and latency",
   description: `Measures a running server: indexes the packages first, then sends requests
-from many connections and reports requests/s and latency percentiles. Packages
-default to 10000 synthetic ones.`,
+from many connections and reports requests/s, latency percentiles and its own
+CPU use, with a warning when it saturated its core (the rate then describes
+this client rather than the server). Packages default to 10000 synthetic ones.
+It writes "${WINDOW_OPEN}" and "${WINDOW_CLOSED}" to standard error as the
+measured window opens and closes.`,
   flags: BENCH_FLAGS,
   notes: "Exit codes: 0 when every reply was the expected one, 1 otherwise, 2 on a usage error.",
   configure: (values) => {
@@ -181,7 +194,7 @@ async function runBenchCommand(config: BenchConfig): Promise<number> {
         `Preloaded ${packages.length} packages from ${describePackageSource(config.source)} in ${
           (preloadMs / 1000).toFixed(2)
         } s; running ${config.mode}` +
-          `${config.mode === "pipeline" ? ` depth ${config.depth}` : ""}, ${config.connections} ` +
+          `${config.mode === "pingpong" ? "" : ` depth ${config.depth}`}, ${config.connections} ` +
           `connections, ${config.mix} mix` +
           `${config.drippers > 0 ? `, ${config.drippers} dripping connections` : ""}, ` +
           `${config.warmup} s warmup + ${config.duration} s\n`,
@@ -191,6 +204,7 @@ async function runBenchCommand(config: BenchConfig): Promise<number> {
       ...target,
       packages,
       depth: config.depth,
+      bursts: config.mode === "burst",
       connections: config.connections,
       durationMs: config.duration * 1000,
       warmupMs: config.warmup * 1000,
@@ -198,6 +212,8 @@ async function runBenchCommand(config: BenchConfig): Promise<number> {
       seed: config.seed,
       drippers: config.drippers,
       dripIntervalMs: config.dripInterval,
+      onWindow: (event) =>
+        writeText(Deno.stderr, `${event === "open" ? WINDOW_OPEN : WINDOW_CLOSED}\n`),
     });
   } catch (error) {
     writeText(
@@ -224,9 +240,10 @@ async function runBenchCommand(config: BenchConfig): Promise<number> {
  * const text = formatBenchResult({
  *   requests: 100, seconds: 1, requestsPerSecond: 100,
  *   latency: { p50: 10, p90: 20, p99: 30, p999: 40, max: 50 },
- *   replies: { OK: 100, FAIL: 0, ERROR: 0, other: 0 }, unexpected: 0,
+ *   replies: { OK: 100, FAIL: 0, ERROR: 0, other: 0 }, unexpected: 0, clientCpuSeconds: 0.95,
  * });
  * assert.equal(text.split("\n")[0], "requests/s: 100 (100 requests in 1 s)");
+ * assert.match(text, /client CPU: 95% of a core\nwarning: /);
  * ```
  */
 export function formatBenchResult(result: BenchResult): string {
@@ -235,5 +252,11 @@ export function formatBenchResult(result: BenchResult): string {
     `requests/s: ${result.requestsPerSecond} (${result.requests} requests in ${result.seconds} s)`,
     `latency µs: p50 ${latency.p50}  p90 ${latency.p90}  p99 ${latency.p99}  p99.9 ${latency.p999}  max ${latency.max}`,
     `replies:    OK ${replies.OK}  FAIL ${replies.FAIL}  ERROR ${replies.ERROR}  other ${replies.other}  unexpected ${result.unexpected}`,
+    `client CPU: ${Math.round(result.clientCpuSeconds / result.seconds * 100)}% of a core`,
+    ...(clientSaturated(result) ? [CLIENT_SATURATED_WARNING] : []),
   ].join("\n") + "\n";
 }
+
+/** What `pkgindex bench` says when the load generator saturated its core. */
+export const CLIENT_SATURATED_WARNING =
+  "warning: this client saturated its core: the rate describes the client, not the server";

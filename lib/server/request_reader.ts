@@ -58,9 +58,12 @@ export interface ReadRequestBatchesOptions {
  * A line split over reads is kept at the front of the buffer until its `\n` arrives; one that
  * grows past `maxLineBytes` is dropped as it streams and reported once, when its `\n` arrives. A
  * last fragment without `\n` is never reported. The buffer doubles after a read that filled it
- * and shrinks to fit after a smaller one, between {@linkcode MIN_READ_BUFFER_BYTES} and
- * {@linkcode MAX_READ_BUFFER_BYTES} (more only to hold an unfinished line of up to
- * `maxLineBytes`).
+ * and shrinks to fit the larger of the last two reads after a smaller one, between
+ * {@linkcode MIN_READ_BUFFER_BYTES} and {@linkcode MAX_READ_BUFFER_BYTES} (more only to hold an
+ * unfinished line of up to `maxLineBytes`): a client that writes bursts just over a buffer's
+ * size has its first burst split over two reads and every later one read whole, where fitting
+ * to the last read alone would split one in every few, each split costing a second read, a
+ * second write of replies and two new buffers.
  *
  * @example
  * ```ts
@@ -93,6 +96,8 @@ export async function* readRequestBatches(
   let kept = 0;
   /** Whether an unfinished line outgrew the limit and is being dropped until its `\n`. */
   let discarding = false;
+  /** Bytes the read before the last one brought, so that the buffer fits a split burst whole. */
+  let previousByteCount = 0;
   // One batch object per connection, updated for each read: nothing is allocated per batch.
   const batch = { bytes: buffer, start: 0, end: 0, overlongLineEnded: false };
   while (true) {
@@ -121,27 +126,29 @@ export async function* readRequestBatches(
       discarding = true;
       kept = 0;
     }
-    buffer = nextBuffer(buffer, { keptFrom: end - kept, end, byteCount });
+    const recentBytes = Math.max(byteCount, previousByteCount);
+    buffer = nextBuffer(buffer, { keptFrom: end - kept, end, recentBytes });
+    previousByteCount = byteCount;
   }
 }
 
 /**
  * The buffer for the next read, holding the kept bytes `buffer[keptFrom, end)` at its front:
  * twice as large after a read that filled it (up to {@linkcode MAX_READ_BUFFER_BYTES}), else
- * fitted to the read, and always with room for the kept bytes and a read behind them. The same
- * buffer when its size stays.
+ * fitted to `recentBytes` (the larger of the last two reads), and always with room for the kept
+ * bytes and a read behind them. The same buffer when its size stays.
  */
 function nextBuffer(
   buffer: Uint8Array,
-  last: { keptFrom: number; end: number; byteCount: number },
+  last: { keptFrom: number; end: number; recentBytes: number },
 ): Uint8Array {
-  const { keptFrom, end, byteCount } = last;
+  const { keptFrom, end, recentBytes } = last;
   const kept = end - keptFrom;
   let size = MIN_READ_BUFFER_BYTES;
   if (end === buffer.length) {
     size = Math.min(buffer.length * 2, Math.max(buffer.length, MAX_READ_BUFFER_BYTES));
   } else {
-    while (size < byteCount * 2 && size < buffer.length) size *= 2;
+    while (size < recentBytes * 2 && size < buffer.length) size *= 2;
   }
   while (size < kept + MIN_READ_BUFFER_BYTES) size *= 2;
   if (size === buffer.length) {

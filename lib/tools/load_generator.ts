@@ -1,9 +1,12 @@
 /**
  * The load generator of `pkgindex bench`: preloads a server with packages, then keeps a fixed
- * number of requests in flight on each connection and measures throughput and latency.
+ * number of requests in flight on each connection, or sends them in bursts, and measures
+ * throughput, latency and its own CPU time.
  *
  * @module
  */
+
+import process from "node:process";
 
 import { REPLY_CODES } from "../protocol/replies.ts";
 import { NO_LINE, ReplyReader } from "../protocol/reply_reader.ts";
@@ -12,11 +15,21 @@ import { writeAll } from "../util/io.ts";
 import { createRandom, type Random, randomInt } from "./random.ts";
 import type { PackageSpec } from "./synthetic_packages.ts";
 
-/** How requests are sent: one at a time per connection, or `depth` in flight per connection. */
-export type BenchMode = "pingpong" | "pipeline";
+/**
+ * How requests are sent on each connection: `pingpong` one at a time; `pipeline` keeps `depth`
+ * in flight, sending a new one for each reply (a ring); `burst` writes `depth` at once and waits
+ * for all their replies before the next write.
+ */
+export type BenchMode = "pingpong" | "pipeline" | "burst";
 
 /** Every mode, as the CLI accepts them. */
-export const BENCH_MODES: readonly BenchMode[] = ["pingpong", "pipeline"];
+export const BENCH_MODES: readonly BenchMode[] = ["pingpong", "pipeline", "burst"];
+
+/**
+ * The share of one core above which the load generator counts as saturated: its own CPU, not
+ * the server, then limits the rate it measures.
+ */
+export const CLIENT_SATURATION = 0.9;
 
 /**
  * What the requests are: `query` is QUERY only; `mixed` is 80% QUERY, 10% re-INDEX with the same
@@ -41,6 +54,12 @@ export interface BenchOptions extends Target {
   packages: readonly PackageSpec[];
   /** Requests in flight per connection: 1 is ping-pong. */
   depth: number;
+  /**
+   * Whether each connection writes `depth` requests at once and waits for all their replies
+   * before writing again (a burst load), rather than sending a new request for each reply (a
+   * ring). Default: false.
+   */
+  bursts?: boolean;
   /** Connections, all sending at once. */
   connections: number;
   /** Milliseconds measured, after the warmup. */
@@ -59,6 +78,11 @@ export interface BenchOptions extends Target {
   drippers?: number;
   /** Milliseconds between two bytes of one dripping connection. Default: 200. */
   dripIntervalMs?: number;
+  /**
+   * Called when the measured window opens (`"open"`, after the warmup) and when it closes
+   * (`"close"`), for instance to read a server's CPU time over exactly that window.
+   */
+  onWindow?: (event: "open" | "close") => void;
 }
 
 /** What a benchmark run measured. Latencies are in microseconds. */
@@ -75,6 +99,31 @@ export interface BenchResult {
   replies: { OK: number; FAIL: number; ERROR: number; other: number };
   /** Replies (warmup included) other than the one the request must get. */
   unexpected: number;
+  /**
+   * The CPU time (user + system, all threads) this load generator's process used in the
+   * measured window, in seconds. Near `seconds` (one core's worth), the generator saturated
+   * its core: see {@linkcode clientSaturated}.
+   */
+  clientCpuSeconds: number;
+}
+
+/**
+ * Whether the load generator of `result` used {@linkcode CLIENT_SATURATION} of a core or more,
+ * so that the rate describes the client rather than the server.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clientSaturated } from "./load_generator.ts";
+ *
+ * assert.equal(clientSaturated({ seconds: 5, clientCpuSeconds: 4.9 }), true);
+ * assert.equal(clientSaturated({ seconds: 5, clientCpuSeconds: 2 }), false);
+ * ```
+ */
+export function clientSaturated(
+  result: Pick<BenchResult, "seconds" | "clientCpuSeconds">,
+): boolean {
+  return result.clientCpuSeconds >= CLIENT_SATURATION * result.seconds;
 }
 
 const encoder = new TextEncoder();
@@ -131,7 +180,8 @@ const PRELOAD_BATCH = 4096;
 
 /**
  * Runs the load: every connection keeps `depth` requests in flight, sending as many new ones in
- * one write as replies arrived in one read, for the warmup and then the measured duration. The
+ * one write as replies arrived in one read (or, with `bursts`, writes `depth` at once and waits
+ * for all their replies), for the warmup and then the measured duration. The
  * server must already hold `packages`; every request is one that must succeed (a QUERY of a
  * package another connection may be removing is allowed to `FAIL`).
  *
@@ -158,7 +208,11 @@ const PRELOAD_BATCH = 4096;
  */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const workload = buildWorkload(options.packages, options.connections);
+  const queryStream = options.mix === "query"
+    ? buildQueryStream(workload.query, { depth: options.depth, seed: options.seed })
+    : undefined;
   const conns: Deno.Conn[] = [];
+  let clock: WindowClock | undefined;
   const drip = await startDripping(options, {
     count: options.drippers ?? 0,
     intervalMs: options.dripIntervalMs ?? 200,
@@ -173,16 +227,20 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       replies: [0, 0, 0, 0],
       unexpected: 0,
     };
+    clock = watchWindow(options);
     await Promise.all(conns.map((conn, i) =>
       driveConnection(conn, {
         window,
         workload,
+        queryStream,
         owner: i,
         depth: options.depth,
+        bursts: options.bursts ?? false,
         mix: options.mix,
         random: createRandom((options.seed * 7919 + i * 104729 + 1) >>> 0),
       })
     ));
+    const clientCpuSeconds = clock.close();
     const requests = window.histogram.count;
     const seconds = options.durationMs / 1000;
     const h = window.histogram;
@@ -204,11 +262,48 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         other: window.replies[3]!,
       },
       unexpected: window.unexpected,
+      clientCpuSeconds,
     };
   } finally {
+    clock?.close();
     for (const conn of conns) conn.close();
     await drip.stop();
   }
+}
+
+/** The measured window's timers, started by {@linkcode watchWindow}. */
+interface WindowClock {
+  /**
+   * Closes the window now if its timer has not yet done so, and returns this process's CPU
+   * seconds inside it. Later calls return the same.
+   */
+  close(): number;
+}
+
+/**
+ * Opens the measured window after `warmupMs` and closes it `durationMs` later, telling
+ * `onWindow` each time and reading this process's CPU time at both ends.
+ */
+function watchWindow(options: BenchOptions): WindowClock {
+  let openedAt: NodeJS.CpuUsage | undefined;
+  let cpuSeconds: number | undefined;
+  const open = () => {
+    openedAt = process.cpuUsage();
+    options.onWindow?.("open");
+  };
+  const close = (): number => {
+    if (cpuSeconds !== undefined) return cpuSeconds;
+    clearTimeout(opening);
+    clearTimeout(closing);
+    if (openedAt === undefined) open();
+    const used = process.cpuUsage(openedAt);
+    cpuSeconds = (used.user + used.system) / 1e6;
+    options.onWindow?.("close");
+    return cpuSeconds;
+  };
+  const opening = setTimeout(open, options.warmupMs);
+  const closing = setTimeout(close, options.warmupMs + options.durationMs);
+  return { close };
 }
 
 /** Dripping connections, started by {@linkcode startDripping}. */
@@ -309,6 +404,38 @@ function buildWorkload(packages: readonly PackageSpec[], connections: number): W
   return { query, index, remove, owners, leaves, longest };
 }
 
+/**
+ * QUERYs of random packages, encoded one after another, so that a QUERY-only load writes any run
+ * of them straight from here: no request is copied, and the load generator spends its CPU on
+ * the network rather than on picking and copying requests.
+ */
+interface QueryStream {
+  bytes: Uint8Array;
+  /** Line → where it starts in `bytes`; one more entry, the end of the last line. */
+  starts: Uint32Array;
+}
+
+/** Lines of a {@linkcode QueryStream} a connection cycles through (plus one run's worth). */
+const QUERY_STREAM_LINES = 16384;
+
+/**
+ * {@linkcode QUERY_STREAM_LINES} + `depth` QUERYs picked at random from `query`, so that a run
+ * of up to `depth` lines starting anywhere before {@linkcode QUERY_STREAM_LINES} is contiguous.
+ */
+function buildQueryStream(
+  query: readonly Uint8Array[],
+  options: { depth: number; seed: number },
+): QueryStream {
+  const random = createRandom((options.seed * 31337 + 7) >>> 0);
+  const lines = QUERY_STREAM_LINES + options.depth;
+  const picks = Array.from({ length: lines }, () => query[randomInt(random, query.length)]!);
+  const starts = new Uint32Array(lines + 1);
+  for (let i = 0; i < lines; i++) starts[i + 1] = starts[i]! + picks[i]!.length;
+  const bytes = new Uint8Array(starts[lines]!);
+  for (let i = 0; i < lines; i++) bytes.set(picks[i]!, starts[i]!);
+  return { bytes, starts };
+}
+
 interface MeasuredWindow {
   from: number;
   to: number;
@@ -321,15 +448,22 @@ interface MeasuredWindow {
 interface DriveOptions {
   window: MeasuredWindow;
   workload: Workload;
+  /** For a QUERY-only load: the requests to write, instead of picking each one. */
+  queryStream: QueryStream | undefined;
   owner: number;
   depth: number;
+  /** Whether the next requests wait until every reply of the last write arrived. */
+  bursts: boolean;
   mix: BenchMix;
   random: Random;
 }
 
-/** Keeps `depth` requests in flight on `conn` until the window closes, then drains. */
+/**
+ * Keeps `depth` requests in flight on `conn` (or sends bursts of `depth`) until the window
+ * closes, then drains.
+ */
 async function driveConnection(conn: Deno.Conn, options: DriveOptions): Promise<void> {
-  const { window, workload, depth, random } = options;
+  const { window, workload, queryStream, depth, bursts, random } = options;
   const own = workload.leaves[options.owner]!;
   const sentAt = new Float64Array(depth);
   /** 1 when the request in that ring slot may also get `FAIL`. */
@@ -341,7 +475,10 @@ async function driveConnection(conn: Deno.Conn, options: DriveOptions): Promise<
   const output = new Uint8Array(depth * Math.max(workload.longest, 32));
   const reader = new ReplyReader(conn);
 
-  /** Picks the next request, writes it at `offset` of the output, and returns its length. */
+  /**
+   * Picks the next request of a mixed load, writes it at `offset` of the output, and returns its
+   * length.
+   */
   const nextRequest = (slot: number, offset: number): number => {
     let bytes: Uint8Array;
     mayFail[slot] = 0;
@@ -349,7 +486,7 @@ async function driveConnection(conn: Deno.Conn, options: DriveOptions): Promise<
       bytes = workload.index[reindex]!;
       reindex = -1;
     } else {
-      const choice = options.mix === "query" ? 0 : random() * 0.95;
+      const choice = random() * 0.95;
       const target = randomInt(random, workload.query.length);
       if (choice < 0.8) {
         bytes = workload.query[target]!;
@@ -366,7 +503,28 @@ async function driveConnection(conn: Deno.Conn, options: DriveOptions): Promise<
     return bytes.length;
   };
 
+  /** The next line of the query stream to send. */
+  let position = randomInt(random, QUERY_STREAM_LINES);
+
+  /** Sends the next `depth - inFlight` QUERYs of the query stream in one write. */
+  const fillFromStream = async (stream: QueryStream, now: number) => {
+    const count = depth - inFlight;
+    if (count === 0 || now >= window.to) return;
+    for (let i = 0; i < count; i++) {
+      const slot = (head + inFlight) % depth;
+      sentAt[slot] = now;
+      mayFail[slot] = 0;
+      inFlight++;
+    }
+    const bytes = stream.bytes.subarray(stream.starts[position]!, stream.starts[position + count]!);
+    position += count;
+    if (position >= QUERY_STREAM_LINES) position -= QUERY_STREAM_LINES;
+    await writeAll(conn, bytes);
+  };
+
   const fill = async (now: number) => {
+    if (bursts && inFlight > 0) return;
+    if (queryStream !== undefined) return await fillFromStream(queryStream, now);
     let length = 0;
     // A REMOVE is always followed by its INDEX, even past the end of the window.
     while (inFlight < depth && (now < window.to || reindex !== -1)) {

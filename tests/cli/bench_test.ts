@@ -32,9 +32,14 @@ Deno.test("parseBenchArgs gives pipeline mode a depth of 64 unless told", () => 
   assert.equal(parseBenchArgs(["--mode", "pipeline", "--depth", "8"])?.depth, 8);
 });
 
+Deno.test("parseBenchArgs gives burst mode bursts of 64 unless told", () => {
+  assert.equal(parseBenchArgs(["--mode", "burst"])?.depth, 64);
+  assert.equal(parseBenchArgs(["--mode", "burst", "--depth", "8"])?.depth, 8);
+});
+
 Deno.test("parseBenchArgs names the offending value in usage errors", () => {
   const cases: [string[], RegExp][] = [
-    [["--mode", "burst"], /--mode 'burst': expected one of pingpong, pipeline/],
+    [["--mode", "flood"], /--mode 'flood': expected one of pingpong, pipeline, burst/],
     [["--depth", "4"], /--depth '4' with --mode pingpong/],
     [["--mix", "write"], /--mix 'write'/],
     [["--conns", "0"], /--conns '0'/],

@@ -100,6 +100,22 @@ Deno.test("readRequestBatches grows its buffer for a busy client and shrinks it 
   assert.equal(source.readSizes.at(-1), MIN_READ_BUFFER_BYTES);
 });
 
+Deno.test("readRequestBatches reads every burst whole after the first, for bursts a little over its quiet size", async () => {
+  // 64 lines of 18 bytes: 1,152 bytes, just over the 1,024 a quiet connection reads into.
+  const burst = "QUERY|openssl@3|\n".repeat(64);
+  const bursts = 10;
+  const source = piecesSource(Array.from({ length: bursts }, () => burst));
+  let lines = 0;
+  let reads = 0;
+  for await (const batch of readRequestBatches(source, { maxLineBytes: 1024 })) {
+    reads++;
+    lines += decoder.decode(batch.bytes.subarray(batch.start, batch.end)).split("\n").length - 1;
+  }
+  assert.equal(lines, 64 * bursts);
+  assert.equal(reads, bursts + 1, "only the first burst took two reads");
+  assert.ok(source.readSizes.slice(2).every((size) => size === 2 * MIN_READ_BUFFER_BYTES));
+});
+
 Deno.test("readRequestBatches grows past the busy size only to hold an unfinished line", async () => {
   const line = `INDEX|a|${"d,".repeat(60_000)}d\n`; // about 120 KB
   const source = piecesSource([line]);

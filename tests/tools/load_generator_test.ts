@@ -86,3 +86,79 @@ Deno.test("runBench counts a wrong reply as unexpected", async () => {
     await server.shutdown();
   }
 });
+
+Deno.test("runBench with bursts writes depth requests at once and waits for all their replies", async () => {
+  // A server that answers the first line of each read at once and the rest in a second write:
+  // a ring client would send a new request after the first reply; a burst client waits, so
+  // every read brings exactly one whole burst.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const linesPerRead: number[] = [];
+  const serving = (async () => {
+    for await (const conn of listener) {
+      (async () => {
+        const buffer = new Uint8Array(4096);
+        try {
+          while (true) {
+            const count = await conn.read(buffer);
+            if (count === null) break;
+            const lines = buffer.subarray(0, count).filter((byte) => byte === 0x0a).length;
+            linesPerRead.push(lines);
+            if (lines === 0) continue;
+            await conn.write(new TextEncoder().encode("OK\n"));
+            await conn.write(new TextEncoder().encode("OK\n".repeat(lines - 1)));
+          }
+        } catch {
+          // The client closed the connection.
+        } finally {
+          conn.close();
+        }
+      })();
+    }
+  })();
+  try {
+    const result = await runBench({
+      hostname: "127.0.0.1",
+      port: (listener.addr as Deno.NetAddr).port,
+      packages: generatePackages({ count: 50, seed: 3 }),
+      depth: 8,
+      bursts: true,
+      connections: 2,
+      durationMs: 100,
+      warmupMs: 0,
+      mix: "query",
+      seed: 1,
+    });
+    assert.equal(result.unexpected, 0);
+    assert.ok(result.requests > 0);
+    assert.ok(linesPerRead.length > 2);
+    assert.deepEqual(new Set(linesPerRead), new Set([8]));
+  } finally {
+    listener.close();
+    await serving;
+  }
+});
+
+Deno.test("runBench reports the window to onWindow and its own CPU time in it", async () => {
+  const server = serve({ hostname: "127.0.0.1", port: 0, logger: quiet });
+  try {
+    const target = { hostname: "127.0.0.1", port: server.addr.port };
+    const packages = generatePackages({ count: 50, seed: 4 });
+    await preloadPackages(target, packages);
+    const events: string[] = [];
+    const result = await runBench({
+      ...target,
+      packages,
+      depth: 4,
+      connections: 2,
+      durationMs: 100,
+      warmupMs: 20,
+      mix: "query",
+      seed: 1,
+      onWindow: (event) => events.push(event),
+    });
+    assert.deepEqual(events, ["open", "close"]);
+    assert.ok(result.clientCpuSeconds > 0);
+  } finally {
+    await server.shutdown();
+  }
+});
