@@ -264,7 +264,10 @@ interface PhasePlan {
   finishedBy: Reply;
   /** Whether a `FAIL` means "retry later" rather than a failure. */
   retryOnFail: boolean;
-  /** For a `FAIL` that is retried: whether the clients' confirmed state rules it out. */
+  /**
+   * For a `FAIL` that is retried: whether what the clients had confirmed before the request was
+   * sent rules it out.
+   */
   impossibleFail?: (entry: Entry, confirmed: Uint8Array) => boolean;
   /** Whether broken messages are sent in this phase. */
   unlucky: boolean;
@@ -362,6 +365,11 @@ async function runClient(context: ClientContext): Promise<void> {
           if (code !== REPLY_CODES.ERROR) return fail(broken, client.lastReply(), '"ERROR\\n"');
         }
         const message = plan.message(entry);
+        // Whether a FAIL is impossible is decided by what was confirmed before the request
+        // left: a confirmation that arrives while it is in flight may be of a change the server
+        // made after answering it (a proxy in between can deliver replies to different
+        // connections in another order than the server sent them).
+        const failIsImpossible = plan.impossibleFail?.(entry, confirmed) ?? false;
         status.requests++;
         const code = await client.request(message);
         if (code === REPLY_CODES[plan.finishedBy]) {
@@ -370,7 +378,7 @@ async function runClient(context: ClientContext): Promise<void> {
           continue;
         }
         if (code === REPLY_CODES.FAIL && plan.retryOnFail) {
-          if (plan.impossibleFail?.(entry, confirmed)) {
+          if (failIsImpossible) {
             return fail(
               message,
               client.lastReply(),
