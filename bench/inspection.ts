@@ -23,6 +23,7 @@ import { Histogram, LOG_LINEAR_BOUNDS } from "../lib/util/histogram.ts";
 import { writeAll } from "../lib/util/io.ts";
 import type { WalkTimes } from "./inspection_walks.ts";
 import {
+  freePort,
   pinned,
   PINNING,
   pinThisProcess,
@@ -98,13 +99,6 @@ async function main(): Promise<void> {
 }
 
 /** A port that was free a moment ago, for the HTTP listener (its address is not logged first). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
-}
-
 /**
  * Sends `query` and waits for its reply, again and again on one connection, for `durationMs`,
  * recording each round trip in microseconds.

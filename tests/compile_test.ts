@@ -1,5 +1,6 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { SERVE_ENV_VARIABLES } from "../lib/cli/serve.ts";
+import { CONSOLE_PATHS } from "../lib/ops/console.ts";
 import { VERSION } from "../lib/util/version.ts";
 import { startServerProcess } from "./support/test_server.ts";
 
@@ -21,6 +22,20 @@ Deno.test("deno task compile bakes in network access and exactly the PKGINDEX_* 
     "--allow-write",
     `--allow-env=${SERVE_ENV_VARIABLES.join(",")}`,
   ]);
+});
+
+Deno.test("deno compile embeds the console without --include: its files are imported as text", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "main.ts"],
+    cwd: ROOT,
+    stdout: "piped",
+  }).output();
+  const graph = JSON.parse(new TextDecoder().decode(output.stdout));
+  const files = graph.modules.map((module: { specifier: string }) => module.specifier)
+    .filter((specifier: string) => specifier.includes("/lib/ops/console/"))
+    .map((specifier: string) => specifier.slice(specifier.lastIndexOf("/") + 1));
+  deepStrictEqual(files.sort(), ["console.css", "console.js", "index.html"]);
+  strictEqual(FLAGS.some((flag) => flag.startsWith("--include")), false);
 });
 
 const decoder = new TextDecoder();
@@ -86,6 +101,12 @@ Deno.test({
       });
       const health = await fetch(`http://127.0.0.1:${pkgindex.httpPort}/healthz`);
       strictEqual(`${health.status} ${await health.text()}`, "200 ok\n");
+      // The console's files are embedded: the binary serves them without reading the disk.
+      for (const path of CONSOLE_PATHS) {
+        const file = await fetch(`http://127.0.0.1:${pkgindex.httpPort}${path}`);
+        strictEqual(file.status, 200, path);
+        await file.body?.cancel();
+      }
       const { code, log } = await pkgindex.stop();
       strictEqual(code, 0, log);
     } finally {

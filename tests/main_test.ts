@@ -143,8 +143,8 @@ Deno.test("pkgindex serves /v1/ on --http-port, logs JSON lines, and closes /v1/
   for (const line of lines) assert.deepEqual(Object.keys(line), ["time", "level", "message"]);
   assert.deepEqual(lines.filter(({ level }) => level === "warn").map(({ message }) => message), [
     `The HTTP listener on 0.0.0.0:${pkgindex.httpPort} is not on a loopback address and ` +
-    "PKGINDEX_HTTP_TOKEN is not set: /v1/ answers 401 to every request (/metrics and /healthz " +
-    "stay open).",
+    "PKGINDEX_HTTP_TOKEN is not set: the console and /v1/ answer 401 to every request (/metrics " +
+    "and /healthz stay open).",
   ]);
 });
 

@@ -433,12 +433,12 @@ async function runServer(config: ServeConfig): Promise<number> {
       const { hostname, port } = httpListener.addr;
       const address = formatHostPort(hostname, port);
       logListening(logger, { config, server });
-      logger.info(`Serving /metrics, /healthz and /v1/ over HTTP on ${address}`);
+      logger.info(`Serving the console at /, /metrics, /healthz and /v1/ over HTTP on ${address}`);
       if (inspectionAccess(hostname, config.httpToken) === "closed") {
         logger.warn(
           `The HTTP listener on ${address} is not on a loopback address and ` +
-            "PKGINDEX_HTTP_TOKEN is not set: /v1/ answers 401 to every request (/metrics and " +
-            "/healthz stay open).",
+            "PKGINDEX_HTTP_TOKEN is not set: the console and /v1/ answer 401 to every request " +
+            "(/metrics and /healthz stay open).",
         );
       }
     } catch (error) {

@@ -1,12 +1,14 @@
 /**
  * The operator's HTTP listener: `GET /metrics` for Prometheus, `GET /healthz` for load balancers
- * and orchestrators, and the JSON inspection API under `/v1/`. It runs beside the TCP server,
- * never on its path: it reads the counters the server keeps anyway, and walks the index in
- * slices that leave the protocol its turns.
+ * and orchestrators, the JSON inspection API under `/v1/`, and the operator console at `GET /`.
+ * It runs beside the TCP server, never on its path: it reads the counters the server keeps
+ * anyway, and walks the index in slices that leave the protocol its turns.
  *
  * `/v1/` is open on a loopback address; with a token set, it requires `Authorization: Bearer
- * <token>`; on any other address without a token, it answers 401 to everything. `/metrics` and
- * `/healthz` stay open: they say nothing about the packages.
+ * <token>`; on any other address without a token, it answers 401 to everything. The console
+ * follows the same rules: served where `/v1/` is open or wants a token (the page then asks for
+ * it; the page itself holds no data), 401 where `/v1/` is closed. `/metrics` and `/healthz` stay
+ * open: they say nothing about the packages.
  *
  * @module
  */
@@ -15,6 +17,7 @@ import { errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { formatHostPort } from "../util/net.ts";
 import { hasBearerToken, inspectionAccess } from "./bearer_token.ts";
+import { CONSOLE_PATHS, consoleResponse } from "./console.ts";
 import { HttpError, jsonResponse, textResponse } from "./http_responses.ts";
 import type { InspectionHandler, RequestTarget } from "./inspection_api.ts";
 import { METRICS_CONTENT_TYPE } from "./metrics.ts";
@@ -49,15 +52,19 @@ export type HealthRole = "leader" | "standby" | "candidate" | "standalone";
 /** The path of the load balancers' health check, open without a token: it tells only the role. */
 const HEALTH_PATH = "/v1/health";
 
-/** Methods `/metrics` and `/healthz` answer; `HEAD` because some load balancers probe with it. */
+/** Methods `/metrics`, `/healthz` and the console answer (`HEAD`: some load balancers probe so). */
 const READ_METHODS = "GET, HEAD";
+
+const CLOSED_CONSOLE = "The console is closed like /v1/: the listener is not on a loopback " +
+  "address and the server has no PKGINDEX_HTTP_TOKEN.\n";
 
 /**
  * Starts the HTTP listener and returns it once it is listening. It answers `GET /metrics` with
  * `render()`, `GET /healthz` with `200 ok` or `503 shutting down`, `GET /v1/health` with the
  * role (200 only on a leader with a valid lease or a process without PostgreSQL; no token
- * needed), `/v1/` with `inspection`
- * (behind the token rules), other methods on those paths with 405 and an `Allow` header, and
+ * needed), `/v1/` with `inspection` (behind the token rules), `GET /` and the console's files
+ * with {@linkcode consoleResponse} (behind the same rules), other methods on those paths with 405
+ * and an `Allow` header, and
  * anything else with 404. A request that fails unexpectedly is logged and answered 500 with a
  * JSON sentence, never a stack trace. Throws when the address cannot be listened on. Stop it
  * with `shutdown()`.
@@ -108,9 +115,16 @@ export function serveHttp(options: HttpServerOptions): Deno.HttpServer<Deno.NetA
         { "www-authenticate": 'Bearer realm="pkgindex"' },
       ).response();
     }
-    if (path !== "/metrics" && path !== "/healthz") return textResponse(404, "not found\n");
+    const isConsole = CONSOLE_PATHS.includes(path);
+    if (!isConsole && path !== "/metrics" && path !== "/healthz") {
+      return textResponse(404, "not found\n");
+    }
     if (request.method !== "GET" && request.method !== "HEAD") {
       return textResponse(405, "method not allowed\n", { allow: READ_METHODS });
+    }
+    if (isConsole) {
+      if (access !== "closed") return consoleResponse(path, access);
+      return textResponse(401, CLOSED_CONSOLE);
     }
     if (path === "/metrics") {
       return new Response(render(), { headers: { "content-type": METRICS_CONTENT_TYPE } });

@@ -137,7 +137,7 @@ Deno.test("GET /v1/health answers 200 only for a leader with a valid lease or a 
 
 Deno.test("the HTTP listener answers 404 to unknown paths and 405 with Allow to other methods", async () => {
   const service = startService();
-  for (const path of ["/", "/metricsz", "/v2/info"]) {
+  for (const path of ["/index.html", "/metricsz", "/v2/info"]) {
     const answer = await service.request(path);
     strictEqual(`${answer.status} ${answer.body}`, "404 not found\n", path);
   }
