@@ -515,7 +515,9 @@ function forwardingOperations(durable: () => DurableIndex | undefined): IndexOpe
 
 /**
  * An index that is always `current()`: for readers (the inspection API, metrics) of a standby
- * whose replica may be replaced by a reload. Methods are bound to the index of the moment.
+ * whose replica may be replaced by a reload. Methods are bound to the index of the moment, and
+ * its `version` changes when the index is replaced, so that a walk in progress starts again
+ * rather than mixing two indexes.
  *
  * @example
  * ```ts
@@ -526,23 +528,29 @@ function forwardingOperations(durable: () => DurableIndex | undefined): IndexOpe
  * let current = PackageIndex.fromEntries([["gmp", []]]);
  * const view = liveIndex(() => current);
  * assert.equal(view.has("gmp"), true);
+ * const version = view.version;
  * current = new PackageIndex();
  * assert.equal(view.has("gmp"), false);
  * assert.equal(view.size, 0);
+ * assert.notEqual(view.version, version);
  * ```
  */
 export function liveIndex(current: () => PackageIndex): PackageIndex {
   let boundTo: PackageIndex | undefined;
   let bound = new Map<PropertyKey, unknown>();
+  /** How many times the index was replaced, which `version` adds in its high bits. */
+  let replacements = 0;
   return new Proxy({} as PackageIndex, {
     get(_target, key) {
       const index = current();
-      const value: unknown = Reflect.get(index, key, index);
-      if (typeof value !== "function") return value;
       if (index !== boundTo) {
+        if (boundTo !== undefined) replacements++;
         boundTo = index;
         bound = new Map();
       }
+      if (key === "version") return index.version + replacements * 2 ** 40;
+      const value: unknown = Reflect.get(index, key, index);
+      if (typeof value !== "function") return value;
       let method = bound.get(key);
       if (method === undefined) {
         method = value.bind(index);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { setImmediate } from "node:timers";
 import { DurableIndex, type MutationStore } from "../../lib/storage/durable_index.ts";
 import { PackageIndex } from "../../lib/index/package_index.ts";
 import { type Mutation, SqliteStore } from "../../lib/storage/sqlite_store.ts";
@@ -151,6 +152,14 @@ class ManualStore implements MutationStore {
   }
 }
 
+/**
+ * Waits until the group commits scheduled so far have started: they run in an immediate, and
+ * immediates run in the order they were scheduled.
+ */
+function afterGroupCloses(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function setUpAsync() {
   const index = new PackageIndex();
   const store = new ManualStore();
@@ -167,13 +176,13 @@ Deno.test("DurableIndex with an asynchronous store keeps one commit in flight; l
   const { durable, store } = setUpAsync();
   durable.index("gmp", []);
   const first = durable.whenDurable()!;
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await afterGroupCloses();
   assert.equal(store.inFlight.length, 1);
   durable.index("isl", ["gmp"]);
   durable.index("cloog", ["isl"]);
   const second = durable.whenDurable()!;
   assert.notEqual(second, first);
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await afterGroupCloses();
   assert.equal(store.inFlight.length, 1, "the second group waits for the first commit");
   store.inFlight[0]!.settle.resolve();
   assert.equal(await first, true);
@@ -189,12 +198,12 @@ Deno.test("DurableIndex with an asynchronous store undoes a failed group and the
   const { durable, store, index } = setUpAsync();
   durable.index("gmp", []);
   const committed = durable.whenDurable()!;
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await afterGroupCloses();
   store.inFlight[0]!.settle.resolve();
   assert.equal(await committed, true);
   durable.index("isl", ["gmp"]);
   const failing = durable.whenDurable()!;
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await afterGroupCloses();
   durable.index("cloog", ["isl"]); // depends on the change in flight
   durable.remove("gmp"); // refused: isl depends on it
   const behind = durable.whenDurable()!;
@@ -214,7 +223,7 @@ Deno.test("DurableIndex flush resolves once nothing is pending or in flight", as
   assert.equal(store.inFlight.length, 1, "flush commits at once");
   let done = false;
   flushed.then(() => done = true);
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await afterGroupCloses();
   assert.equal(done, false);
   store.inFlight[0]!.settle.resolve();
   await flushed;
@@ -230,7 +239,7 @@ Deno.test("DurableIndex lets a QUERY of a package no pending change touches repl
   const { durable, store } = setUpAsync();
   durable.index("gmp", []);
   assert.ok(durable.whenDurable() !== undefined, "the INDEX waits for its commit");
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await afterGroupCloses();
   assert.equal(store.inFlight.length, 1);
   assert.equal(durable.hasRequest(names("isl")), false);
   assert.equal(durable.whenDurable(), undefined, "isl is untouched: its FAIL is durable already");

@@ -46,6 +46,9 @@ Deno.test({
           const open = async (options: Partial<ReplicationOptions> = {}) => {
             const replication = await Replication.open({
               target: parsePostgresUrl(url),
+              // The longest lease: PostgreSQL ends a session idle this long, and a test steps by
+              // hand, so a slow machine must not end a session between two steps.
+              lease: 5,
               logger: recordingLogger(),
               onDiverged: failTest,
               ...options,
@@ -262,7 +265,7 @@ async function runTests(test: Test): Promise<void> {
     const serving: { server?: Server } = {};
     const a = await open({
       clock: clock.now,
-      lease: 3,
+      lease: 5,
       onDemoted: () => {
         demoted++;
         serving.server?.closeConnections(); // as pkgindex serve does
@@ -275,7 +278,7 @@ async function runTests(test: Test): Promise<void> {
       const client = await TestClient.connect(port);
       try {
         assert.equal(await client.request("QUERY|gmp|"), "OK\n");
-        clock.advance(3_000);
+        clock.advance(5_000);
         assert.equal(a.mayAnswer(), false);
         assert.equal(a.healthRole(), "candidate");
         await client.send("QUERY|gmp|\n");
@@ -298,14 +301,14 @@ async function runTests(test: Test): Promise<void> {
 
   await test("lease: renewals keep a quiet leader answering; each counts", async ({ open }) => {
     const clock = manualClock();
-    const a = await open({ clock: clock.now, lease: 3 });
+    const a = await open({ clock: clock.now, lease: 5 });
     await a.step();
     for (let i = 1; i <= 3; i++) {
-      clock.advance(1_000);
+      clock.advance(2_000); // a renewal is due once a third of the lease has passed
       await a.step();
       assert.equal(a.stats.leaseRenewals, i);
     }
-    clock.advance(2_999);
+    clock.advance(4_999);
     assert.equal(a.mayAnswer(), true);
     clock.advance(1);
     assert.equal(a.mayAnswer(), false);
