@@ -24,8 +24,8 @@ import { parseArgs } from "node:util";
 import { preloadPackages } from "../lib/tools/load_generator.ts";
 import { generatePackages } from "../lib/tools/synthetic_packages.ts";
 import { type Browser, findChromium, launchChromium } from "../tests/support/browser.ts";
+import { freePort } from "../tests/support/free_port.ts";
 import {
-  freePort,
   pinned,
   PINNING,
   pinThisProcess,

@@ -25,12 +25,8 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { generatePackages } from "../lib/tools/synthetic_packages.ts";
-import {
-  findHaproxy,
-  freePort,
-  type RunningHaproxy,
-  startHaproxy,
-} from "../tests/support/haproxy.ts";
+import { freePort } from "../tests/support/free_port.ts";
+import { findHaproxy, type RunningHaproxy, startHaproxy } from "../tests/support/haproxy.ts";
 import { isLeader, isStandby, PkgindexProcess } from "../tests/support/pkgindex_process.ts";
 import {
   findPostgres,

@@ -22,8 +22,8 @@ import { preloadPackages } from "../lib/tools/load_generator.ts";
 import { Histogram, LOG_LINEAR_BOUNDS } from "../lib/util/histogram.ts";
 import { writeAll } from "../lib/util/io.ts";
 import type { WalkTimes } from "./inspection_walks.ts";
+import { freePort } from "../tests/support/free_port.ts";
 import {
-  freePort,
   pinned,
   PINNING,
   pinThisProcess,
@@ -98,7 +98,6 @@ async function main(): Promise<void> {
   }
 }
 
-/** A port that was free a moment ago, for the HTTP listener (its address is not logged first). */
 /**
  * Sends `query` and waits for its reply, again and again on one connection, for `durationMs`,
  * recording each round trip in microseconds.

@@ -13,6 +13,7 @@
 
 import { parseArgs } from "node:util";
 import type { BenchResult } from "../lib/tools/load_generator.ts";
+import { freePort } from "../tests/support/free_port.ts";
 import { findPostgres, startPostgresCluster } from "../tests/support/postgres_cluster.ts";
 import { pinned, pkgindexCommand, REPO_ROOT, startServerProcess } from "./server_process.ts";
 
@@ -169,13 +170,6 @@ async function timeCommits(port: number, count: number): Promise<number[]> {
     conn.close();
   }
   return latencies;
-}
-
-/** A port of 127.0.0.1 that was free a moment ago. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  listener.close();
-  return listener.addr.port;
 }
 
 function percentile(values: number[], fraction: number): number {

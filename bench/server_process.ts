@@ -126,14 +126,6 @@ export async function startServerProcess(command: string[]): Promise<ServerProce
   };
 }
 
-/** A port of 127.0.0.1 that was free a moment ago, for a server's HTTP listener. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
-}
-
 const CONFIG = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
 
 /**

@@ -12,11 +12,11 @@ import {
   checkConfig,
   deriveConfig,
   findHaproxy,
-  freePort,
   readDeployConfig,
   type RunningHaproxy,
   startHaproxy,
 } from "./support/haproxy.ts";
+import { freePort } from "./support/free_port.ts";
 import { isStandalone, PkgindexProcess } from "./support/pkgindex_process.ts";
 
 const haproxy = await findHaproxy();

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { ReplyReader } from "../lib/protocol/reply_reader.ts";
 import { REPLY_CODES } from "../lib/protocol/replies.ts";
 import { closeQuietly, writeAll } from "../lib/util/io.ts";
-import { findHaproxy, freePort, type RunningHaproxy, startHaproxy } from "./support/haproxy.ts";
+import { freePort } from "./support/free_port.ts";
+import { findHaproxy, type RunningHaproxy, startHaproxy } from "./support/haproxy.ts";
 import { isLeader, isStandby, PkgindexProcess } from "./support/pkgindex_process.ts";
 import {
   findPostgres,

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { SERVE_ENV_VARIABLES, SERVE_FLAGS } from "../lib/cli/serve.ts";
 import { METRIC_NAMES } from "../lib/ops/metrics.ts";
-import { freePort } from "./support/haproxy.ts";
+import { freePort } from "./support/free_port.ts";
 import { PkgindexProcess } from "./support/pkgindex_process.ts";
 
 const deployFile = (name: string) =>

@@ -10,6 +10,7 @@ import { createLogger } from "../lib/util/log.ts";
 import { serve } from "../lib/server/server.ts";
 import { VERSION } from "../lib/util/version.ts";
 import { parseExposition } from "./support/exposition.ts";
+import { freePort } from "./support/free_port.ts";
 import {
   CONFIG,
   durableServerCommand,
@@ -62,9 +63,7 @@ Deno.test("pkgindex send takes the port from PKGINDEX_PORT when --port is not gi
 });
 
 Deno.test("pkgindex send exits 1 naming the server when it is unreachable", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
+  const port = freePort();
   const result = await runMain(["send", "--port", String(port), "QUERY|gmp|"]);
   strictEqual(result.stdout, "");
   strictEqual(
@@ -295,9 +294,7 @@ Deno.test("main refuses to run when it may not read a PKGINDEX_* variable, namin
 });
 
 Deno.test("main keeps serving when nothing reads its log any more", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
+  const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { EXPLAIN, type ExplainConfig } from "../../lib/cli/explain.ts";
 import { UsageError } from "../../lib/cli/flags.ts";
 import { parseCommandLine } from "../../lib/cli/subcommand.ts";
+import { freePort } from "../support/free_port.ts";
 import { runMain } from "../support/test_server.ts";
 import { type Service, startService } from "../support/http_service.ts";
 
@@ -109,9 +110,7 @@ Deno.test("pkgindex explain sends PKGINDEX_HTTP_TOKEN and exits 1 with the serve
 });
 
 Deno.test("pkgindex explain exits 1 naming the address when the server cannot be reached", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
+  const port = freePort();
   const result = await runMain(["explain", "--http-port", String(port), "QUERY|gmp|"]);
   assert.match(
     result.stderr,

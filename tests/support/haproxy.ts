@@ -5,6 +5,7 @@
  * @module
  */
 
+import { freePort } from "./free_port.ts";
 import { findComponent, type FoundComponent } from "./real_component.ts";
 
 /** Where HAProxy is, or why the tests that need it skip (see {@linkcode findComponent}). */
@@ -102,14 +103,6 @@ export async function checkConfig(
   }).output();
   const decoder = new TextDecoder();
   return { valid: success, output: decoder.decode(stdout) + decoder.decode(stderr) };
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 /** A running HAProxy. */

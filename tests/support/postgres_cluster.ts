@@ -23,6 +23,7 @@
  */
 
 import postgres from "postgres";
+import { freePort } from "./free_port.ts";
 import { findComponent, type FoundComponent } from "./real_component.ts";
 
 /** Where Debian's postgresql-15 puts its programs. */
@@ -196,12 +197,4 @@ async function run(args: readonly string[], log?: string): Promise<void> {
       decoder.decode(stderr)
     }${logText}`,
   );
-}
-
-/** A TCP port of 127.0.0.1 that was free a moment ago. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
