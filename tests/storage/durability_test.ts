@@ -19,7 +19,12 @@ import {
   TestClient,
   withServer,
 } from "../support/test_server.ts";
-import { commitChanges, withTempDir } from "../support/data_files.ts";
+import {
+  commitChanges,
+  tamperDataFile,
+  withTempDir,
+  writeDataFile,
+} from "../support/data_files.ts";
 
 /** Serves the data file at `path` in-process for the length of `body`, then closes it cleanly. */
 async function withDurableServer(path: string, body: (port: number) => Promise<void>) {
@@ -212,15 +217,8 @@ Deno.test("server refuses to start on a foreign, corrupt, inconsistent or unreac
     /** Makes a pkgindex data file and then writes `sql` into it behind pkgindex's back. */
     const tampered = (name: string, sql: string) => {
       const path = `${dir}/${name}.db`;
-      const store = SqliteStore.open(path);
-      const index = store.load();
-      store.prepareForWrites("normal");
-      commitChanges(store, index, [{ kind: "index", name: "a", dependencies: [] }]);
-      store.close();
-      const db = new DatabaseSync(path);
-      db.exec("PRAGMA journal_mode = DELETE");
-      db.exec(sql);
-      db.close();
+      writeDataFile(path, ["a"]);
+      tamperDataFile(path, sql);
       return path;
     };
     const dangling = tampered("dangling", "UPDATE packages SET dependencies = '99'");
@@ -289,9 +287,7 @@ Deno.test("server refuses a data file with a package name the protocol could nev
     const store = SqliteStore.open(path);
     store.prepareForWrites("normal");
     store.close();
-    const db = new DatabaseSync(path);
-    db.exec("PRAGMA journal_mode = DELETE; INSERT INTO packages VALUES (1, 'has space', '')");
-    db.close();
+    tamperDataFile(path, "INSERT INTO packages VALUES (1, 'has space', '')");
     const result = await runMain(["--port", "0", "--data", path], {
       permissions: ["--allow-net", "--allow-env", `--allow-read=${dir}`, `--allow-write=${dir}`],
     });
@@ -343,14 +339,8 @@ Deno.test("server refuses a data file with ids or dependency lists pkgindex neve
     ];
     for (const [i, [sql, message]] of cases.entries()) {
       const path = `${dir}/case${i}.db`;
-      const store = SqliteStore.open(path);
-      const index = store.load();
-      store.prepareForWrites("normal");
-      commitChanges(store, index, [{ kind: "index", name: "a", dependencies: [] }]);
-      store.close();
-      const db = new DatabaseSync(path);
-      db.exec(`PRAGMA journal_mode = DELETE; ${sql}`);
-      db.close();
+      writeDataFile(path, ["a"]);
+      tamperDataFile(path, sql);
       const result = await runMain(["--port", "0", "--data", path], {
         permissions: ["--allow-net", "--allow-env", `--allow-read=${dir}`, `--allow-write=${dir}`],
       });

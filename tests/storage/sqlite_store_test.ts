@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { DataFileError, SqliteStore } from "../../lib/storage/sqlite_store.ts";
-import { commitChanges, withTempDir } from "../support/data_files.ts";
+import {
+  commitChanges,
+  tamperDataFile,
+  withTempDir,
+  writeDataFile,
+} from "../support/data_files.ts";
 
 Deno.test("SqliteStore keeps committed packages and dependencies across reopening", async () => {
   await withTempDir((dir) => {
@@ -203,14 +208,8 @@ Deno.test("SqliteStore refuses to load ids that cannot be slots, and leaves the 
     ];
     for (const [i, [sql, message]] of cases.entries()) {
       const path = `${dir}/case${i}.db`;
-      const store = SqliteStore.open(path);
-      const index = store.load();
-      store.prepareForWrites("normal");
-      commitChanges(store, index, [{ kind: "index", name: "a", dependencies: [] }]);
-      store.close();
-      const db = new DatabaseSync(path);
-      db.exec(`PRAGMA journal_mode = DELETE; ${sql}`);
-      db.close();
+      writeDataFile(path, ["a"]);
+      tamperDataFile(path, sql);
       const before = await Deno.readFile(path);
       const reopened = SqliteStore.open(path);
       assert.throws(() => reopened.load(), (error) => {

@@ -1,10 +1,11 @@
 /**
- * Helpers for tests that use data files: a temporary directory, and a data file made as pkgindex
- * makes it.
+ * Helpers for tests that use data files: a temporary directory, a data file made as pkgindex
+ * makes it, and one changed behind pkgindex's back.
  *
  * @module
  */
 
+import { DatabaseSync } from "node:sqlite";
 import type { PackageIndex } from "../../lib/index/package_index.ts";
 import { type Mutation, SqliteStore } from "../../lib/storage/sqlite_store.ts";
 
@@ -25,6 +26,16 @@ export function writeDataFile(path: string, names: readonly string[]): void {
   store.prepareForWrites("normal");
   commitChanges(store, index, names.map((name) => ({ kind: "index", name, dependencies: [] })));
   store.close();
+}
+
+/**
+ * Runs `sql` on the data file at `path` behind pkgindex's back, after switching the file to a
+ * rollback journal so that the change is in the file itself when it is opened next.
+ */
+export function tamperDataFile(path: string, sql: string): void {
+  const db = new DatabaseSync(path);
+  db.exec(`PRAGMA journal_mode = DELETE; ${sql}`);
+  db.close();
 }
 
 /**
