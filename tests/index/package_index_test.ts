@@ -198,13 +198,37 @@ Deno.test("PackageIndex.fromEntries refuses a dependency cycle", () => {
   );
 });
 
+/**
+ * Whether `to` can be reached from `from` along the dependencies of `graph`, in which every
+ * dependency is itself a package (the models keep that true).
+ */
+function reaches(
+  graph: ReadonlyMap<string, ReadonlySet<string>>,
+  from: string,
+  to: string,
+): boolean {
+  const seen = new Set<string>();
+  const pending = [from];
+  while (pending.length > 0) {
+    const current = pending.pop()!;
+    if (current === to) return true;
+    if (seen.has(current)) continue;
+    seen.add(current);
+    pending.push(...graph.get(current)!);
+  }
+  return false;
+}
+
 /** The rules, written as plainly as possible, to check PackageIndex against. */
 class NaiveIndex {
   readonly packages = new Map<string, Set<string>>();
 
   index(name: string, dependencies: readonly string[]): boolean {
     if (!dependencies.every((dependency) => this.packages.has(dependency))) return false;
-    if (this.packages.has(name) && dependencies.some((d) => d === name || this.reaches(d, name))) {
+    if (
+      this.packages.has(name) &&
+      dependencies.some((d) => d === name || reaches(this.packages, d, name))
+    ) {
       return false;
     }
     this.packages.set(name, new Set(dependencies));
@@ -215,20 +239,6 @@ class NaiveIndex {
     for (const dependencies of this.packages.values()) if (dependencies.has(name)) return false;
     this.packages.delete(name);
     return true;
-  }
-
-  /** Whether `to` can be reached from `from` along dependencies. */
-  reaches(from: string, to: string): boolean {
-    const seen = new Set<string>();
-    const pending = [from];
-    while (pending.length > 0) {
-      const current = pending.pop()!;
-      if (current === to) return true;
-      if (seen.has(current)) continue;
-      seen.add(current);
-      pending.push(...this.packages.get(current) ?? []);
-    }
-    return false;
   }
 }
 
@@ -320,7 +330,9 @@ class CountingModel {
     const wanted = new Set(dependencies);
     for (const dependency of wanted) if (!this.dependencies.has(dependency)) return false;
     if ((this.dependents.get(name) ?? 0) > 0 || wanted.has(name)) {
-      for (const dependency of wanted) if (this.#reaches(dependency, name)) return false;
+      for (const dependency of wanted) {
+        if (reaches(this.dependencies, dependency, name)) return false;
+      }
     }
     for (const old of this.dependencies.get(name) ?? []) this.#count(old, -1);
     for (const dependency of wanted) this.#count(dependency, 1);
@@ -337,19 +349,6 @@ class CountingModel {
 
   #count(name: string, change: number): void {
     this.dependents.set(name, (this.dependents.get(name) ?? 0) + change);
-  }
-
-  #reaches(from: string, to: string): boolean {
-    const seen = new Set<string>();
-    const pending = [from];
-    while (pending.length > 0) {
-      const current = pending.pop()!;
-      if (current === to) return true;
-      if (seen.has(current)) continue;
-      seen.add(current);
-      pending.push(...this.dependencies.get(current)!);
-    }
-    return false;
   }
 }
 
