@@ -4,7 +4,7 @@ import { UsageError } from "../../lib/cli/flags.ts";
 import { parseCommandLine } from "../../lib/cli/subcommand.ts";
 import { freePort } from "../support/free_port.ts";
 import { runMain } from "../support/test_server.ts";
-import { type Service, startService } from "../support/http_service.ts";
+import { type Service, withService } from "../support/http_service.ts";
 
 function parseExplainArgs(args: string[], env: Record<string, string> = {}): ExplainConfig {
   const commandLine = parseCommandLine(EXPLAIN, args, (name) => env[name]);
@@ -12,15 +12,12 @@ function parseExplainArgs(args: string[], env: Record<string, string> = {}): Exp
   return commandLine.config;
 }
 
-async function withGraph(body: (service: Service) => Promise<void>, token?: string) {
-  const service = startService(token === undefined ? {} : { token });
-  try {
+function withGraph(body: (service: Service) => Promise<void>, token?: string): Promise<void> {
+  return withService(async (service) => {
     const graph = "INDEX|gmp|\nINDEX|isl|gmp\nINDEX|cloog|gmp,isl\n";
     assert.equal(await service.feed(graph), "OK\nOK\nOK\n");
     await body(service);
-  } finally {
-    await service.stop();
-  }
+  }, token === undefined ? {} : { token });
 }
 
 const httpPort = (service: Service) => new URL(service.url("/")).port;

@@ -1,21 +1,9 @@
 import assert from "node:assert/strict";
 import { CONSOLE_BYTES, CONSOLE_CSP, CONSOLE_PATHS } from "../../lib/ops/console.ts";
-import { type Service, startService } from "../support/http_service.ts";
+import { withService } from "../support/http_service.ts";
 
 const CONSOLE = new URL("../../lib/ops/console/", import.meta.url);
 const FILES = ["index.html", "console.js", "console.css"];
-
-async function withService(
-  body: (service: Service) => Promise<void>,
-  options: Parameters<typeof startService>[0] = {},
-): Promise<void> {
-  const service = startService(options);
-  try {
-    await body(service);
-  } finally {
-    await service.stop();
-  }
-}
 
 Deno.test("GET / serves the console page with a strict Content-Security-Policy", async () => {
   await withService(async (service) => {

@@ -3,7 +3,12 @@ import { PackageIndex } from "../../lib/index/package_index.ts";
 import { WalkRunner } from "../../lib/index/walk_runner.ts";
 import { VERSION } from "../../lib/util/version.ts";
 import { chainRequests, TestClient } from "../support/test_server.ts";
-import { type Service, startService } from "../support/http_service.ts";
+import {
+  type Service,
+  type ServiceOptions,
+  startService,
+  withService,
+} from "../support/http_service.ts";
 
 /** The Homebrew-like graph most tests use, fed over TCP. */
 const GRAPH = [
@@ -17,17 +22,15 @@ const GRAPH = [
   "",
 ].join("\n");
 
-async function withService(
+/** Runs `body` with a service (started with `options`) that has indexed {@linkcode GRAPH}. */
+function withGraph(
   body: (service: Service) => Promise<void>,
-  options: Parameters<typeof startService>[0] = {},
+  options: ServiceOptions = {},
 ): Promise<void> {
-  const service = startService(options);
-  try {
+  return withService(async (service) => {
     assert.equal(await service.feed(GRAPH), "OK\n".repeat(7));
     await body(service);
-  } finally {
-    await service.stop();
-  }
+  }, options);
 }
 
 /** `POST /v1/explain` with `line` as the body: the status and the parsed answer. */
@@ -36,7 +39,7 @@ async function explain(service: Service, line: BodyInit, query = "") {
 }
 
 Deno.test("GET /v1/packages/{name} answers the package with its direct dependencies and dependents", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     assert.deepEqual(await service.getJson("/v1/packages/gmp"), {
       status: 200,
       json: {
@@ -63,7 +66,7 @@ Deno.test("GET /v1/packages/{name} answers the package with its direct dependenc
 });
 
 Deno.test("GET /v1/packages/{name} answers 404 for a package that is not indexed, 400 for a bad name", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     assert.deepEqual(await service.getJson("/v1/packages/ppl"), {
       status: 404,
       json: { error: "The package 'ppl' is not indexed." },
@@ -89,7 +92,7 @@ Deno.test("GET /v1/packages/{name} answers 404 for a package that is not indexed
 });
 
 Deno.test("package names round-trip through URLs, encoded or not: + @ / : ~", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     const paths: [string, string][] = [
       ["gtk+3", "/v1/packages/gtk+3"],
       ["gtk+3", "/v1/packages/gtk%2B3"],
@@ -119,7 +122,7 @@ Deno.test("package names round-trip through URLs, encoded or not: + @ / : ~", as
 });
 
 Deno.test("GET /v1/packages/{name}/blockers answers what depends on it, in an order REMOVE accepts", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     assert.equal(await service.feed("INDEX|ppl|cloog\n"), "OK\n");
     const answer = await service.getJson("/v1/packages/isl/blockers");
     assert.deepEqual(answer, {
@@ -142,7 +145,7 @@ Deno.test("GET /v1/packages/{name}/blockers answers what depends on it, in an or
 });
 
 Deno.test("GET /v1/packages/{name}/install-order answers its dependencies in an order INDEX accepts, it last", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     assert.deepEqual(await service.getJson("/v1/packages/cloog/install-order"), {
       status: 200,
       json: { name: "cloog", order: ["gmp", "isl", "cloog"], total: 3, truncated: false },
@@ -155,7 +158,7 @@ Deno.test("GET /v1/packages/{name}/install-order answers its dependencies in an 
 });
 
 Deno.test("GET /v1/packages pages through every name exactly once, in byte order", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     const names: string[] = [];
     const pages: unknown[] = [];
     let after: string | null = "";
@@ -197,7 +200,7 @@ Deno.test("GET /v1/packages pages through every name exactly once, in byte order
 });
 
 Deno.test("every list endpoint refuses a bad limit or an unknown or repeated parameter with 400", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     const cases: [string, string][] = [
       ["/v1/packages?limit=0", "Cannot use limit '0': expected an integer from 1 to 100000."],
       [
@@ -228,7 +231,7 @@ Deno.test("every list endpoint refuses a bad limit or an unknown or repeated par
 });
 
 Deno.test("/v1/ answers 404 for an unknown path and 405 with Allow for a wrong method", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     assert.deepEqual(await service.getJson("/v1/nothing"), {
       status: 404,
       json: { error: "Nothing is served at /v1/nothing; the endpoints are in docs/inspection.md." },
@@ -247,7 +250,7 @@ Deno.test("/v1/ answers 404 for an unknown path and 405 with Allow for a wrong m
 });
 
 Deno.test("POST /v1/explain says why an INDEX fails: the missing dependencies, or the cycle it would close", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     assert.deepEqual(await explain(service, "INDEX|ppl|gmp,cloog,ghc,gmp,ghc,zlib"), {
       status: 200,
       json: {
@@ -288,7 +291,7 @@ Deno.test("POST /v1/explain says why an INDEX fails: the missing dependencies, o
 });
 
 Deno.test("POST /v1/explain says why an INDEX, a QUERY or a REMOVE succeeds", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     const verdicts: [string, string, string][] = [
       [
         "INDEX|ppl|gmp,isl",
@@ -314,7 +317,7 @@ Deno.test("POST /v1/explain says why an INDEX, a QUERY or a REMOVE succeeds", as
 });
 
 Deno.test("POST /v1/explain says what blocks a REMOVE: direct dependents and the removal order", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     assert.deepEqual((await explain(service, "REMOVE|isl|")).json, {
       line: "REMOVE|isl|",
       reply: "FAIL",
@@ -339,7 +342,7 @@ Deno.test("POST /v1/explain says what blocks a REMOVE: direct dependents and the
 });
 
 Deno.test("POST /v1/explain says which field and byte make a line malformed", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     const cases: [BodyInit, string, string, number][] = [
       [
         "FETCH|gmp|",
@@ -400,7 +403,7 @@ Deno.test("POST /v1/explain says which field and byte make a line malformed", as
 });
 
 Deno.test("POST /v1/explain refuses a line over the server's --max-line-bytes like the server does", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     const line = `QUERY|${"x".repeat(30)}|`;
     assert.equal(await service.feed(line + "\n"), "ERROR\n");
     assert.deepEqual((await explain(service, line)).json, {
@@ -413,7 +416,7 @@ Deno.test("POST /v1/explain refuses a line over the server's --max-line-bytes li
 });
 
 Deno.test("POST /v1/explain never changes the index or the request counters", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     const before = await service.getJson("/v1/info");
     const lines = ["INDEX|ppl|gmp", "INDEX|cloog|", "REMOVE|cloog|", "REMOVE|gtk+3|", "QUERY|gmp|"];
     for (const line of lines) assert.equal((await explain(service, line)).status, 200);
@@ -439,7 +442,7 @@ Deno.test("POST /v1/explain never changes the index or the request counters", as
 });
 
 Deno.test("POST /v1/explain refuses a body of more than one line, or too large, or too slow", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     assert.deepEqual(await explain(service, "QUERY|a|\nQUERY|b|\n"), {
       status: 400,
       json: { error: "The body holds more than one line; explain takes one line." },
@@ -482,7 +485,7 @@ Deno.test("POST /v1/explain refuses a body of more than one line, or too large, 
 });
 
 Deno.test("GET /v1/info answers the counters as JSON", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     const traffic = "QUERY|gmp|\nQUERY|zzz|\nREMOVE|gmp|\nBOGUS\n";
     assert.equal(await service.feed(traffic), "OK\nFAIL\nFAIL\nERROR\n");
     const { status, json } = await service.getJson("/v1/info");
@@ -510,7 +513,7 @@ Deno.test("GET /v1/info answers the counters as JSON", async () => {
 });
 
 Deno.test("GET /v1/connections lists open connections with their counters, bounded by limit", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     const first = await TestClient.connect(service.server.addr.port);
     const second = await TestClient.connect(service.server.addr.port);
     try {
@@ -538,7 +541,7 @@ Deno.test("GET /v1/connections lists open connections with their counters, bound
 });
 
 Deno.test("GET /v1/slowlog lists the INDEX requests that took the threshold or longer, newest first", async () => {
-  await withService(async (service) => {
+  await withGraph(async (service) => {
     const client = await TestClient.connect(service.server.addr.port);
     try {
       assert.equal(await client.request("INDEX|ppl|gmp,isl"), "OK\n");

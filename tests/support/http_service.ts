@@ -51,6 +51,19 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+/** Runs `body` with a service started with `options`, and always stops the service afterwards. */
+export async function withService(
+  body: (service: Service) => Promise<void>,
+  options: ServiceOptions = {},
+): Promise<void> {
+  const service = startService(options);
+  try {
+    await body(service);
+  } finally {
+    await service.stop();
+  }
+}
+
 /** Starts a server and its HTTP listener on ephemeral ports. */
 export function startService(options: ServiceOptions = {}): Service {
   const index = options.index ?? new PackageIndex();
