@@ -17,6 +17,7 @@ import {
   exchange,
   MAIN,
   runMain,
+  serverCommand,
   START_FLAGS,
   startServerProcess,
   TestClient,
@@ -90,14 +91,7 @@ Deno.test("pkgindex --version prints the version", async () => {
 });
 
 Deno.test("pkgindex serves /metrics and /healthz on the deprecated --metrics-port, with a warning", async () => {
-  const pkgindex = await startServerProcess([
-    Deno.execPath(),
-    "run",
-    ...START_FLAGS,
-    MAIN,
-    "--metrics-port",
-    "0",
-  ]);
+  const pkgindex = await startServerProcess(serverCommand(["--metrics-port", "0"]));
   const replies: string[] = [];
   const messages = [["INDEX|gmp|", "INDEX|isl|gmp", "QUERY|cloog|"]];
   const options = { hostname: "127.0.0.1", port: pkgindex.port };
@@ -118,18 +112,14 @@ Deno.test("pkgindex serves /metrics and /healthz on the deprecated --metrics-por
 });
 
 Deno.test("pkgindex serves /v1/ on --http-port, logs JSON lines, and closes /v1/ off loopback without a token", async () => {
-  const pkgindex = await startServerProcess([
-    Deno.execPath(),
-    "run",
-    ...START_FLAGS,
-    MAIN,
+  const pkgindex = await startServerProcess(serverCommand([
     "--http-port",
     "0",
     "--http-host",
     "0.0.0.0",
     "--log-format",
     "json",
-  ]);
+  ]));
   const url = (path: string) => `http://127.0.0.1:${pkgindex.httpPort}${path}`;
   const closed = await fetch(url("/v1/info"));
   strictEqual(closed.status, 401);
@@ -218,7 +208,7 @@ Deno.test("main exits 1 with a clear message when the port is taken", async () =
 });
 
 Deno.test("main serves until SIGTERM, then logs a summary and exits 0", async () => {
-  const server = await startServerProcess([Deno.execPath(), "run", ...START_FLAGS, MAIN]);
+  const server = await startServerProcess(serverCommand());
   const client = await TestClient.connect(server.port);
   try {
     assert.equal(await client.request("INDEX|a|"), "OK\n");

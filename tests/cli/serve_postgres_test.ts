@@ -2,10 +2,9 @@ import assert from "node:assert/strict";
 import { findPostgres, startPostgresCluster } from "../support/postgres_cluster.ts";
 import {
   exchange,
-  MAIN,
   runMain,
+  serverCommand,
   type ServerProcess,
-  START_FLAGS,
   startServerProcess,
 } from "../support/test_server.ts";
 
@@ -43,16 +42,7 @@ Deno.test({
     try {
       // The password is never printed; trust authentication accepts any.
       const url = (await cluster.createDatabase("serve")).replace("postgres@", "postgres:hunter2@");
-      const command = [
-        Deno.execPath(),
-        "run",
-        ...START_FLAGS,
-        MAIN,
-        "--data",
-        url,
-        "--http-port",
-        "0",
-      ];
+      const command = serverCommand(["--data", url, "--http-port", "0"]);
       const first = await startServerProcess(command);
       started.push(first);
       await first.waitForLog(

@@ -22,8 +22,7 @@ import { withTempDir } from "../support/data_files.ts";
 import { findPostgres, startPostgresCluster } from "../support/postgres_cluster.ts";
 import {
   durableServerCommand,
-  MAIN,
-  START_FLAGS,
+  serverCommand,
   startServerProcess,
   TestClient,
 } from "../support/test_server.ts";
@@ -421,7 +420,7 @@ Deno.test({
           try {
             const url = await cluster.createDatabase("console");
             const server = await startServerProcess(
-              [Deno.execPath(), "run", ...START_FLAGS, MAIN, "--data", url, "--http-port", "0"],
+              serverCommand(["--data", url, "--http-port", "0"]),
             );
             try {
               await server.waitForLog(/Leading database .* with epoch 1/);
@@ -451,16 +450,7 @@ Deno.test({
         "off loopback the page asks for the token and sends it as a bearer header",
         async () => {
           const server = await startServerProcess(
-            [
-              Deno.execPath(),
-              "run",
-              ...START_FLAGS,
-              MAIN,
-              "--http-port",
-              "0",
-              "--http-host",
-              "0.0.0.0",
-            ],
+            serverCommand(["--http-port", "0", "--http-host", "0.0.0.0"]),
             { env: { PKGINDEX_HTTP_TOKEN: TOKEN } },
           );
           try {

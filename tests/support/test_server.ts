@@ -132,11 +132,19 @@ export const START_FLAGS: string[] = (() => {
 export const CONFIG: string = new URL("../../deno.json", import.meta.url).pathname;
 
 /**
+ * The command that runs main.ts with `flags` and the permissions of `deno task start`, for
+ * {@linkcode startServerProcess}.
+ */
+export function serverCommand(flags: readonly string[] = []): string[] {
+  return [Deno.execPath(), "run", ...START_FLAGS, MAIN, ...flags];
+}
+
+/**
  * The command that runs main.ts with a data file at `path` and the permissions of
  * `deno task start`; add flags after it.
  */
 export function durableServerCommand(path: string): string[] {
-  return [Deno.execPath(), "run", ...START_FLAGS, MAIN, "--data", path];
+  return serverCommand(["--data", path]);
 }
 
 /** A pkgindex server running as a child process, as a user would start it. */
