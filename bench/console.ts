@@ -24,14 +24,7 @@ import { parseArgs } from "node:util";
 import { preloadPackages } from "../lib/tools/load_generator.ts";
 import { generatePackages } from "../lib/tools/synthetic_packages.ts";
 import { type Browser, findChromium, launchChromium } from "../tests/support/browser.ts";
-import { freePort } from "../tests/support/free_port.ts";
-import {
-  pinned,
-  PINNING,
-  pinThisProcess,
-  pkgindexCommand,
-  startServerProcess,
-} from "./server_process.ts";
+import { PINNING, pinThisProcess, startPkgindexWithHttp } from "./server_process.ts";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -59,10 +52,7 @@ async function main(): Promise<void> {
       : `Pinned: the server on core ${PINNING.server}, Chromium and this process on core ` +
         `${PINNING.client}.`,
   );
-  const httpPort = freePort();
-  const server = await startServerProcess(
-    pinned("server", pkgindexCommand(["--http-port", String(httpPort)])),
-  );
+  const server = await startPkgindexWithHttp();
   const { browser, close } = await launchChromium(chromium.path);
   try {
     const packages = generatePackages({ count, seed: 1 });
@@ -73,7 +63,7 @@ async function main(): Promise<void> {
     log(`${count} packages indexed in ${(indexingMs / 1000).toFixed(1)} s`);
     // Let the server's collector finish with what indexing left behind before measuring.
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    const base = `http://127.0.0.1:${httpPort}`;
+    const base = `http://127.0.0.1:${server.httpPort}`;
     const hub = await mostDependedOn(base, packages.slice(0, 64).map((spec) => spec.name));
     const views: [string, string][] = [
       ["overview", "#/"],

@@ -22,14 +22,7 @@ import { preloadPackages } from "../lib/tools/load_generator.ts";
 import { Histogram, LOG_LINEAR_BOUNDS } from "../lib/util/histogram.ts";
 import { writeAll } from "../lib/util/io.ts";
 import type { WalkTimes } from "./inspection_walks.ts";
-import { freePort } from "../tests/support/free_port.ts";
-import {
-  pinned,
-  PINNING,
-  pinThisProcess,
-  pkgindexCommand,
-  startServerProcess,
-} from "./server_process.ts";
+import { PINNING, pinThisProcess, startPkgindexWithHttp } from "./server_process.ts";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -54,10 +47,7 @@ async function main(): Promise<void> {
       ? "Unpinned: this machine has one core or no taskset, so client and server share the CPU."
       : `Pinned: the server on core ${PINNING.server}, this client on core ${PINNING.client}.`,
   );
-  const httpPort = freePort();
-  const server = await startServerProcess(
-    pinned("server", pkgindexCommand(["--http-port", String(httpPort)])),
-  );
+  const server = await startPkgindexWithHttp();
   try {
     const chain = Array.from({ length }, (_, i) => ({
       name: `w${i}`,
@@ -76,7 +66,7 @@ async function main(): Promise<void> {
     const alone = await pingPong(target, query, durationMs);
     report("QUERY ping-pong alone", alone);
     for (const limit of ["", "?limit=100000"]) {
-      const walks = startWalks(httpPort, paths.map((path) => path + limit));
+      const walks = startWalks(server.httpPort, paths.map((path) => path + limit));
       const during = await pingPong(target, query, durationMs);
       const times = await walks.stop();
       report(

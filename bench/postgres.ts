@@ -15,7 +15,13 @@ import { parseArgs } from "node:util";
 import type { BenchResult } from "../lib/tools/load_generator.ts";
 import { freePort } from "../tests/support/free_port.ts";
 import { findPostgres, startPostgresCluster } from "../tests/support/postgres_cluster.ts";
-import { pinned, pkgindexCommand, REPO_ROOT, startServerProcess } from "./server_process.ts";
+import {
+  benchCommand,
+  pinned,
+  pkgindexCommand,
+  REPO_ROOT,
+  startServerProcess,
+} from "./server_process.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -94,15 +100,7 @@ try {
 
 /** Runs `pkgindex bench --json` with `mix` against the server on `port`, pinned. */
 async function load(port: number, mix: "query" | "mixed"): Promise<BenchResult> {
-  const command = pinned("client", [
-    "deno",
-    "run",
-    "--allow-net",
-    "--allow-read",
-    "--allow-env",
-    "main.ts",
-    "bench",
-    "--json",
+  const command = benchCommand([
     "--port",
     String(port),
     "--synthetic",

@@ -35,6 +35,7 @@ import { type BenchResult, clientSaturated } from "../lib/tools/load_generator.t
 import { readPackageList } from "../lib/tools/package_list.ts";
 import { renderChart } from "./chart.ts";
 import {
+  benchCommand,
   pinned,
   PINNING,
   pkgindexCommand,
@@ -237,15 +238,7 @@ function parseCompare(text: string): Target {
  * the measured window opens and closes: CPU per request over exactly the requests counted.
  */
 async function runLoad(target: Target, load: Load, options: Options): Promise<Measurement> {
-  const command = pinned("client", [
-    "deno",
-    "run",
-    "--allow-net",
-    "--allow-read",
-    "--allow-env",
-    "main.ts",
-    "bench",
-    "--json",
+  const command = benchCommand([
     "--host",
     target.hostname,
     "--port",

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { freePort } from "../tests/support/free_port.ts";
+
 /** A server running in a child process. */
 export interface ServerProcess {
   /** The port it listens on (127.0.0.1). */
@@ -159,6 +161,36 @@ export function pkgindexCommand(
     "0",
     ...extra,
   ];
+}
+
+/**
+ * Starts the pkgindex server (see {@linkcode pkgindexCommand}) on the server's core with its HTTP
+ * listener on `httpPort`, a port that was free a moment before.
+ */
+export async function startPkgindexWithHttp(): Promise<ServerProcess & { httpPort: number }> {
+  const httpPort = freePort();
+  const server = await startServerProcess(
+    pinned("server", pkgindexCommand(["--http-port", String(httpPort)])),
+  );
+  return { ...server, httpPort };
+}
+
+/**
+ * The command that runs `pkgindex bench --json` with `flags` (the target, the load) on the load
+ * generator's core, from the repository root (see {@linkcode REPO_ROOT}).
+ */
+export function benchCommand(flags: readonly string[]): string[] {
+  return pinned("client", [
+    "deno",
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-env",
+    "main.ts",
+    "bench",
+    "--json",
+    ...flags,
+  ]);
 }
 
 /**
