@@ -23,6 +23,7 @@ import { generatePackages, type PackageSpec } from "../lib/tools/synthetic_packa
 import { Histogram, LOG_LINEAR_BOUNDS } from "../lib/util/histogram.ts";
 import { writeAll } from "../lib/util/io.ts";
 import { renderChart } from "./chart.ts";
+import { runOrExit } from "./run_or_exit.ts";
 import {
   pinned,
   PINNING,
@@ -300,11 +301,4 @@ function log(message: string): void {
   console.error(message);
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (error) {
-    log(error instanceof Error ? error.message : String(error));
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runOrExit(main);

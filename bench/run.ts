@@ -34,6 +34,7 @@ import { WINDOW_CLOSED, WINDOW_OPEN } from "../lib/cli/bench.ts";
 import { type BenchResult, clientSaturated } from "../lib/tools/load_generator.ts";
 import { readPackageList } from "../lib/tools/package_list.ts";
 import { renderChart } from "./chart.ts";
+import { runOrExit } from "./run_or_exit.ts";
 import {
   benchCommand,
   pinned,
@@ -518,12 +519,4 @@ function log(message: string): void {
   console.error(message);
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (error) {
-    // A missing packages file or a server that would not start: one sentence, not a stack trace.
-    log(error instanceof Error ? error.message : String(error));
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runOrExit(main);
