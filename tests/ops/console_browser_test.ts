@@ -45,6 +45,18 @@ async function go(page: Page, hash: string, view: string): Promise<void> {
   await rendered(page, view);
 }
 
+/**
+ * Opens the console at `url` and follows the navigation's role link, which appears once the
+ * console knows the server has a role, to the role view.
+ */
+async function showRole(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await rendered(page, "overview");
+  await page.waitForSelector("#role-link:not([hidden])");
+  await page.click('nav a[data-view="role"]');
+  await rendered(page, "role");
+}
+
 /** The texts of the elements matching `selector`. */
 function texts(page: Page, selector: string): Promise<string[]> {
   return page.$$eval(selector, (elements) => elements.map((e) => e.textContent ?? ""));
@@ -367,11 +379,7 @@ Deno.test({
                 body: JSON.stringify(info),
               });
             });
-            await rolePage.goto(`${base}/`);
-            await rendered(rolePage, "overview");
-            await rolePage.waitForSelector("#role-link:not([hidden])");
-            await rolePage.click('nav a[data-view="role"]');
-            await rendered(rolePage, "role");
+            await showRole(rolePage, `${base}/`);
             assert.equal(await rolePage.$eval("main h2", (e) => e.textContent), "Role: standby");
             assert.equal(await card(rolePage, "Epoch"), "7");
             assert.equal(await card(rolePage, "Lag, changes"), "3");
@@ -425,11 +433,7 @@ Deno.test({
             try {
               await server.waitForLog(/Leading database .* with epoch 1/);
               const { page, problems } = await openPage(browser);
-              await page.goto(`http://127.0.0.1:${server.httpPort}/`);
-              await rendered(page, "overview");
-              await page.waitForSelector("#role-link:not([hidden])");
-              await page.click('nav a[data-view="role"]');
-              await rendered(page, "role");
+              await showRole(page, `http://127.0.0.1:${server.httpPort}/`);
               assert.equal(await page.$eval("main h2", (e) => e.textContent), "Role: leader");
               assert.equal(await card(page, "Epoch"), "1");
               assert.equal(await card(page, "Lease valid"), "yes");
