@@ -29,6 +29,7 @@ import { freePort } from "../tests/support/free_port.ts";
 import { findHaproxy, type RunningHaproxy, startHaproxy } from "../tests/support/haproxy.ts";
 import { isLeader, isStandby, PkgindexProcess } from "../tests/support/pkgindex_process.ts";
 import {
+  DURABLE_SETTINGS,
   findPostgres,
   type PostgresCluster,
   startPostgresCluster,
@@ -149,7 +150,7 @@ async function runDrill(): Promise<RunResult[]> {
       `${options.writers} writers, lease ${options.lease} s, ${options.runs} runs of ` +
       `${options.faults.join(", ")}. Working in ${folder}.`,
   );
-  cluster = await startPostgresCluster(postgresFound);
+  cluster = await startPostgresCluster(postgresFound, { settings: DURABLE_SETTINGS });
   const data = await cluster.createDatabase(DATABASE);
   for (const name of ["a", "b", "c"].slice(0, options.processes)) {
     processes.push(

@@ -14,7 +14,11 @@
 import { parseArgs } from "node:util";
 import type { BenchResult } from "../lib/tools/load_generator.ts";
 import { freePort } from "../tests/support/free_port.ts";
-import { findPostgres, startPostgresCluster } from "../tests/support/postgres_cluster.ts";
+import {
+  DURABLE_SETTINGS,
+  findPostgres,
+  startPostgresCluster,
+} from "../tests/support/postgres_cluster.ts";
 import {
   benchCommand,
   pinned,
@@ -36,10 +40,7 @@ const { values } = parseArgs({
 
 const postgres = await findPostgres();
 if (postgres.ignore) Deno.exit(1);
-// Durable as a production server would be (the test clusters run without fsync).
-const cluster = await startPostgresCluster(postgres, {
-  settings: ["fsync = on", "full_page_writes = on", "synchronous_commit = on"],
-});
+const cluster = await startPostgresCluster(postgres, { settings: DURABLE_SETTINGS });
 try {
   const url = await cluster.createDatabase("bench");
   const memory = await startServerProcess(pinned("server", pkgindexCommand()));

@@ -68,6 +68,16 @@ export interface PostgresCluster {
   stop(): Promise<void>;
 }
 
+/**
+ * Settings that make a cluster durable as a production server would be, for benchmarks: the test
+ * clusters run without fsync.
+ */
+export const DURABLE_SETTINGS: readonly string[] = [
+  "fsync = on",
+  "full_page_writes = on",
+  "synchronous_commit = on",
+];
+
 /** Options for {@linkcode startPostgresCluster}. */
 export interface StartPostgresOptions {
   /** Extra `postgresql.conf` lines, e.g. `["max_connections = 50"]`. */
