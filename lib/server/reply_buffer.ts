@@ -44,8 +44,10 @@ export class ReplyBuffer {
     const reply = REPLY_BYTES[code]!;
     if (this.#length + reply.length > this.#bytes.length) this.#grow(reply.length);
     const bytes = this.#bytes;
+    let length = this.#length;
     // Byte by byte: TypedArray.set() costs more than copying three to six bytes.
-    for (let i = 0; i < reply.length; i++) bytes[this.#length++] = reply[i]!;
+    for (let i = 0; i < reply.length; i++) bytes[length++] = reply[i]!;
+    this.#length = length;
   }
 
   /** Drops every byte from `length` on, such as the replies of a slice that must be redone. */

@@ -446,9 +446,10 @@ export class Server {
 
   /**
    * Answers the lines of `batch` from `from` until the batch ends or the session's slice has run
-   * {@linkcode BATCH_SLICE_MS}; returns where it stopped. The clock is read after every request
-   * that names dependencies (an INDEX may walk the graph) and after every 16th: reading it costs
-   * about as much as answering a QUERY, and 16 QUERYs or REMOVEs take microseconds.
+   * {@linkcode BATCH_SLICE_MS}; returns where it stopped. While lines remain, the clock is read
+   * after every request that names dependencies (an INDEX may walk the graph) and after every
+   * 64th: reading it costs about as much as answering a QUERY, and 64 QUERYs or REMOVEs take
+   * microseconds.
    */
   #answerSlice(batch: RequestBatch, from: number, session: Session): number {
     const { slice, replies } = session;
@@ -461,7 +462,7 @@ export class Server {
       replies.push(this.#answer(request, session));
       at = newline + 1;
       if (
-        ((counts.lines & 15) === 0 || request.dependencyCount > 0) &&
+        at < end && ((counts.lines & 63) === 0 || request.dependencyCount > 0) &&
         Date.now() - slice.startedAt >= BATCH_SLICE_MS
       ) break;
     }
