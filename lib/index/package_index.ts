@@ -48,11 +48,18 @@ const CLOSES_CYCLE = -2;
 export const REFUSED: unique symbol = Symbol("refused");
 
 /**
- * What a change to the index replaced, for an undo log: {@linkcode REFUSED} when the change was
- * refused, `undefined` when the package was not indexed before it, or else the package's
- * dependencies before it.
+ * What an INDEX replaced when the package was already indexed with exactly the dependencies it
+ * names, in the same order: nothing, as it changed nothing.
  */
-export type Replaced = string[] | undefined | typeof REFUSED;
+export const UNCHANGED: unique symbol = Symbol("unchanged");
+
+/**
+ * What a change to the index replaced, for an undo log: {@linkcode REFUSED} when the change was
+ * refused, {@linkcode UNCHANGED} when an INDEX found the package as it would leave it,
+ * `undefined` when the package was not indexed before it, or else the package's dependencies
+ * before it.
+ */
+export type Replaced = string[] | undefined | typeof REFUSED | typeof UNCHANGED;
 
 /**
  * An in-memory dependency graph that only ever holds a consistent state: every dependency of an
@@ -358,14 +365,15 @@ export class PackageIndex implements IndexOperations {
 
   /**
    * Does what {@linkcode PackageIndex.indexRequest} does, and says what the change replaced, for
-   * an undo log: {@linkcode REFUSED} when it changed nothing, `undefined` when the package was
-   * not indexed before, or else its previous dependencies. Names are made only for a change
-   * that was made.
+   * an undo log: {@linkcode REFUSED} when it was refused, {@linkcode UNCHANGED} when the package
+   * already had exactly these dependencies in this order, `undefined` when the package was not
+   * indexed before, or else its previous dependencies. Names are made only for a change that was
+   * made.
    *
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { PackageIndex, REFUSED } from "./package_index.ts";
+   * import { PackageIndex, REFUSED, UNCHANGED } from "./package_index.ts";
    * import { namesOf } from "../protocol/request_parser.ts";
    *
    * const index = new PackageIndex();
@@ -373,6 +381,7 @@ export class PackageIndex implements IndexOperations {
    * assert.equal(index.indexReplacing(namesOf("isl", ["mpfr"])), REFUSED); // mpfr is not indexed
    * index.index("isl", []);
    * assert.deepEqual(index.indexReplacing(namesOf("isl", ["gmp"])), []); // it had no dependencies
+   * assert.equal(index.indexReplacing(namesOf("isl", ["gmp"])), UNCHANGED); // the same again
    * ```
    */
   indexReplacing(request: RequestNames): Replaced {
@@ -404,7 +413,7 @@ export class PackageIndex implements IndexOperations {
    * assert.equal(index.removeReplacing(namesOf("isl", [])), undefined); // not indexed any more
    * ```
    */
-  removeReplacing(request: RequestNames): Replaced {
+  removeReplacing(request: RequestNames): Exclude<Replaced, typeof UNCHANGED> {
     return this.#removeReplacing(request, { keepPrevious: true });
   }
 
@@ -456,6 +465,10 @@ export class PackageIndex implements IndexOperations {
     if (count < 0) return REFUSED;
     let slot = this.#checkedSlot;
     let previous: string[] | undefined;
+    if (slot !== -1 && this.#hasDependencies(slot, this.#dependencySlots, count)) {
+      this.#version++; // counted as a change applied, as the version promises
+      return UNCHANGED;
+    }
     if (slot === -1) {
       const { bytes, nameStart, nameEnd } = request;
       slot = this.#table.insert(this.#checkedHash, bytes, nameStart, nameEnd);
@@ -468,7 +481,10 @@ export class PackageIndex implements IndexOperations {
     return previous;
   }
 
-  #removeReplacing(request: RequestNames, options: { keepPrevious: boolean }): Replaced {
+  #removeReplacing(
+    request: RequestNames,
+    options: { keepPrevious: boolean },
+  ): Exclude<Replaced, typeof UNCHANGED> {
     const { bytes, nameStart, nameEnd } = request;
     const table = this.#table;
     const hash = table.hash(bytes, nameStart, nameEnd);
@@ -602,6 +618,14 @@ export class PackageIndex implements IndexOperations {
    * `slot` now depends on the first `count` slots of `dependencies`. A list that does not grow is
    * rewritten in place; a longer one moves to the end of #edges.
    */
+  /** Whether the package in `slot` depends on exactly `dependencies[0, count)`, in that order. */
+  #hasDependencies(slot: number, dependencies: Int32Array, count: number): boolean {
+    if (this.#degree[slot] !== count) return false;
+    const start = this.#firstEdge[slot]!;
+    for (let i = 0; i < count; i++) if (this.#edges[start + i] !== dependencies[i]) return false;
+    return true;
+  }
+
   #setDependencies(slot: number, dependencies: Int32Array, count: number): void {
     this.#compactionStep(count);
     const edges = this.#edges;

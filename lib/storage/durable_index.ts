@@ -8,7 +8,7 @@
 import { clearImmediate, setImmediate } from "node:timers";
 import type { IndexOperations, RequestNames } from "../protocol/command_table.ts";
 import { namesOf, requestDependencies, requestName } from "../protocol/request_parser.ts";
-import { PackageIndex, REFUSED } from "../index/package_index.ts";
+import { PackageIndex, REFUSED, UNCHANGED } from "../index/package_index.ts";
 import { errorMessage } from "../util/errors.ts";
 import { Histogram } from "../util/histogram.ts";
 import type { Logger } from "../util/log.ts";
@@ -106,8 +106,9 @@ const NEVER_DURABLE = Promise.resolve(false);
  *
  * Callers must not reply before the changes a reply may have observed are durable: after
  * answering a batch of requests, await {@linkcode DurableIndex.whenDurable}. A batch that only
- * asked about packages no pending change touches observed nothing that is not durable, and need
- * not wait: `whenDurable` then returns `undefined`. When a commit fails, its mutations are undone
+ * asked about packages no pending change touches, or re-indexed such packages with the
+ * dependencies they already have (which writes nothing), observed nothing that is not durable,
+ * and need not wait: `whenDurable` then returns `undefined`. When a commit fails, its mutations are undone
  * in memory, newest first, and `whenDurable` resolves to `false` so that every reply that waited
  * on it can be turned into `ERROR`; a later group waiting behind a failed one is undone with it
  * (it may depend on it) and fails too. Failures are logged once per
@@ -151,7 +152,8 @@ export class DurableIndex implements IndexOperations {
   readonly #dirty = new Map<string, number>();
   /**
    * Whether a request since the last {@linkcode DurableIndex.whenDurable} may have observed a
-   * change that is not durable yet: any INDEX or REMOVE, or a QUERY of a dirty package.
+   * change that is not durable yet: any INDEX or REMOVE, except an INDEX that changes nothing,
+   * or a QUERY of a dirty package (or such an INDEX).
    */
   #observed = false;
   #commitTimer: ReturnType<typeof setImmediate> | undefined;
@@ -170,12 +172,18 @@ export class DurableIndex implements IndexOperations {
   }
 
   /**
-   * Indexes the request's package in memory and schedules its commit. See
-   * {@linkcode PackageIndex.indexRequest}.
+   * Indexes the request's package in memory and schedules its commit, unless the package already
+   * has exactly these dependencies. See {@linkcode PackageIndex.indexRequest}.
    */
   indexRequest(request: RequestNames): boolean {
-    this.#observed = true;
     const previous = this.#index.indexReplacing(request);
+    if (previous === UNCHANGED) {
+      // Nothing to commit. The reply tells what the package's state is: durable unless a pending
+      // change touches the package (its dependencies were indexed before it, durably too).
+      this.#observeIfDirty(request);
+      return true;
+    }
+    this.#observed = true;
     if (previous === REFUSED) return false;
     const mutation: Mutation = {
       kind: "index",
@@ -205,9 +213,7 @@ export class DurableIndex implements IndexOperations {
    * changes are pending does it look the name up among them (making a string of it).
    */
   hasRequest(request: RequestNames): boolean {
-    if (this.#dirty.size > 0 && !this.#observed && this.#dirty.has(requestName(request))) {
-      this.#observed = true;
-    }
+    this.#observeIfDirty(request);
     return this.#index.hasRequest(request);
   }
 
@@ -250,6 +256,13 @@ export class DurableIndex implements IndexOperations {
       const settled = this.#settled();
       if (settled === undefined) return;
       await settled;
+    }
+  }
+
+  /** Notes that the request observed a change that is not durable yet, if it names a dirty package. */
+  #observeIfDirty(request: RequestNames): void {
+    if (this.#dirty.size > 0 && !this.#observed && this.#dirty.has(requestName(request))) {
+      this.#observed = true;
     }
   }
 

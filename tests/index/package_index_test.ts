@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PackageIndex, REFUSED } from "../../lib/index/package_index.ts";
+import { PackageIndex, REFUSED, UNCHANGED } from "../../lib/index/package_index.ts";
 import { namesOf } from "../../lib/protocol/request_parser.ts";
 import { createRandom, randomInt, shuffle } from "../../lib/tools/random.ts";
 import { generatePackages } from "../../lib/tools/synthetic_packages.ts";
@@ -414,6 +414,18 @@ Deno.test("PackageIndex makes the same decisions as the plain rules while it gro
   for (const [outcome, count] of Object.entries(outcomes)) {
     assert.ok(count > 300, `the run exercised '${outcome}' (${count} times)`);
   }
+  assertConsistent(index);
+});
+
+Deno.test("PackageIndex re-indexing a package with the same dependencies in the same order changes nothing", () => {
+  const index = PackageIndex.fromEntries([["gmp", []], ["mpfr", []], ["isl", ["gmp", "mpfr"]]]);
+  assert.equal(index.indexReplacing(namesOf("isl", ["gmp", "mpfr"])), UNCHANGED);
+  assert.equal(index.indexReplacing(namesOf("isl", ["gmp", "gmp", "mpfr"])), UNCHANGED);
+  assert.equal(index.indexReplacing(namesOf("gmp", [])), UNCHANGED);
+  assert.equal(index.indexRequest(namesOf("isl", ["gmp", "mpfr"])), true);
+  assert.deepEqual(index.dependenciesOf("isl"), ["gmp", "mpfr"]);
+  assert.deepEqual(index.indexReplacing(namesOf("isl", ["mpfr", "gmp"])), ["gmp", "mpfr"]);
+  assert.deepEqual(index.dependenciesOf("isl"), ["mpfr", "gmp"], "another order is a change");
   assertConsistent(index);
 });
 

@@ -316,3 +316,34 @@ Deno.test("DurableIndex over a data file: after failed commits are undone, the f
     reopened.close();
   });
 });
+
+Deno.test("DurableIndex writes nothing for a re-INDEX that changes nothing, and waits only while the package is pending", async () => {
+  const { durable, store } = setUpAsync();
+  durable.index("gmp", []);
+  durable.index("isl", ["gmp"]);
+  assert.ok(durable.whenDurable() !== undefined);
+  await afterGroupCloses();
+  assert.equal(store.inFlight.length, 1);
+  assert.equal(durable.index("isl", ["gmp"]), true);
+  const waiting = durable.whenDurable();
+  assert.ok(waiting !== undefined, "isl's INDEX is in flight and may still fail: its OK waits");
+  store.inFlight[0]!.settle.resolve();
+  assert.equal(await waiting, true);
+  assert.equal(durable.index("isl", ["gmp"]), true);
+  assert.equal(durable.index("gmp", []), true);
+  assert.equal(durable.whenDurable(), undefined, "isl and gmp are durable as they are");
+  await afterGroupCloses();
+  assert.equal(store.inFlight.length, 1, "no commit for changes that change nothing");
+  assert.equal(durable.index("isl", []), true);
+  const changed = durable.whenDurable();
+  assert.ok(changed !== undefined, "a real change waits for its commit");
+  await afterGroupCloses();
+  assert.equal(store.inFlight.length, 2);
+  assert.deepEqual(store.inFlight[1]!.mutations, [{
+    kind: "index",
+    name: "isl",
+    dependencies: [],
+  }]);
+  store.inFlight[1]!.settle.resolve();
+  assert.equal(await changed, true);
+});
