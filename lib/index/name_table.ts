@@ -299,13 +299,6 @@ export class NameTable {
     return true;
   }
 
-  /** Every slot in use, in slot order. */
-  *slots(): IterableIterator<number> {
-    for (let slot = 0; slot < this.#slotCount; slot++) {
-      if (this.#nameStarts[slot] !== -1) yield slot;
-    }
-  }
-
   #findIn(
     buckets: Int32Array,
     mask: number,

@@ -4,6 +4,13 @@ import { createRandom, randomInt } from "../../lib/tools/random.ts";
 
 const encoder = new TextEncoder();
 
+/** Every slot of `table` in use, in slot order. */
+function usedSlots(table: NameTable): number[] {
+  const slots = [];
+  for (let slot = 0; slot < table.slotCount; slot++) if (table.isUsed(slot)) slots.push(slot);
+  return slots;
+}
+
 /** A name table driven by name strings, as the index drives it by the bytes of a request. */
 class NamedTable {
   readonly table: NameTable;
@@ -67,7 +74,7 @@ Deno.test("NameTable maps names to slots and back", () => {
   assert.equal(table.slotOf("cloog"), -1);
   assert.equal(table.table.nameOf(isl), "isl");
   assert.equal(table.table.size, 2);
-  assert.deepEqual([...table.table.slots()], [gmp, isl]);
+  assert.deepEqual(usedSlots(table.table), [gmp, isl]);
 });
 
 Deno.test("NameTable reuses the slot of a deleted name", () => {
@@ -241,7 +248,7 @@ Deno.test("NameTable stores a name in a given slot, freeing the slots skipped, i
   table.insertAt(table.hash(bytes, 3, 6), bytes, 3, 6, 3);
   assert.equal(table.slotCount, 4);
   assert.equal(table.size, 2);
-  assert.deepEqual([...table.slots()], [2, 3]);
+  assert.deepEqual(usedSlots(table), [2, 3]);
   assert.equal(table.find(table.hash(bytes, 3, 6), bytes, 3, 6), 3);
   assert.throws(
     () => table.insertAt(table.hash(bytes, 6, 10), bytes, 6, 10, 1),
