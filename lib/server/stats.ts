@@ -146,6 +146,7 @@ export class SliceCounts {
     this.lines = 0;
     this.malformed = 0;
     this.overlong = 0;
-    this.replies.fill(0);
+    // A loop over nine counts costs less than fill(), a call into the runtime.
+    for (let i = 0; i < this.replies.length; i++) this.replies[i] = 0;
   }
 }
