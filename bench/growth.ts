@@ -33,6 +33,19 @@ import {
   startServerProcess,
 } from "./server_process.ts";
 
+/**
+ * The servers measured, each run: pkgindex, and the ceiling (`ceiling.ts`, which answers `OK` to
+ * every line without parsing or indexing anything) under the same traffic, whose latency is what
+ * the machine, the runtime and the clients cost before any server work.
+ */
+const SERVERS: readonly { name: string; command: () => string[] }[] = [
+  { name: "pkgindex", command: () => pkgindexCommand() },
+  {
+    name: "ceiling",
+    command: () => ["deno", "run", "--allow-net=127.0.0.1", "bench/ceiling.ts"],
+  },
+];
+
 /** What one run measured; latencies in microseconds. */
 interface GrowthResult extends QueryWaits {
   loadSeconds: number;
@@ -88,34 +101,41 @@ async function main(): Promise<void> {
         ? "unpinned"
         : `server on core ${PINNING.server}, both clients on core ${PINNING.client}`),
   );
-  const results: GrowthResult[] = [];
+  const results: GrowthResult[][] = SERVERS.map(() => []);
   for (let run = 0; run < runs; run++) {
-    const result = await measureRun({ requests, queries, depth });
-    const longWaits = result.longWaitsAt.map((at) => `${at.toFixed(1)} s`).join(", ");
-    log(
-      `run ${run + 1}: QUERY p50 ${ms(result.p50)} / p99 ${ms(result.p99)} / p99.9 ${
-        ms(result.p999)
-      } / max ${
-        ms(result.max)
-      } ms over ${result.queries} QUERYs; waits over 10 ms: ${result.over10ms}${
-        longWaits === "" ? "" : ` (at ${longWaits})`
-      }, over 50 ms: ${result.over50ms}; ` +
-        `load ${result.loadSeconds.toFixed(1)} s; RSS ${result.residentMiB.toFixed(0)} MiB`,
-    );
-    results.push(result);
+    for (const [i, server] of SERVERS.entries()) {
+      const result = await measureRun(server.command(), { requests, queries, depth });
+      const longWaits = result.longWaitsAt.map((at) => `${at.toFixed(1)} s`).join(", ");
+      log(
+        `run ${run + 1}, ${server.name}: QUERY p50 ${ms(result.p50)} / p99 ${
+          ms(result.p99)
+        } / p99.9 ${ms(result.p999)} / max ${
+          ms(result.max)
+        } ms over ${result.queries} QUERYs; waits over 10 ms: ${result.over10ms}${
+          longWaits === "" ? "" : ` (at ${longWaits})`
+        }, over 50 ms: ${result.over50ms}; ` +
+          `load ${result.loadSeconds.toFixed(1)} s; RSS ${result.residentMiB.toFixed(0)} MiB`,
+      );
+      results[i]!.push(result);
+    }
   }
-  const middle = (pick: (result: GrowthResult) => number) => median(results.map(pick));
+  const middles = results.map((serverResults) => (pick: (result: GrowthResult) => number) =>
+    median(serverResults.map(pick))
+  );
+  const rows = SERVERS.map(({ name }, i) => {
+    const middle = middles[i]!;
+    return `| ${name} | ${ms(middle((r) => r.p50))} / ${ms(middle((r) => r.p99))} / ${
+      ms(middle((r) => r.p999))
+    } / ${ms(middle((r) => r.max))} ms | ${middle((r) => r.over10ms)} / ${
+      middle((r) => r.over50ms)
+    } | ${middle((r) => r.loadSeconds).toFixed(1)} s | ${
+      middle((r) => r.residentMiB).toFixed(0)
+    } MiB |`;
+  });
   // deno-lint-ignore no-console
   console.log(
-    `| packages | QUERY p50 / p99 / p99.9 / max | waits > 10 ms / > 50 ms | load time | RSS |\n` +
-      `|---:|---:|---:|---:|---:|\n` +
-      `| ${count.toLocaleString("en-US")} | ${ms(middle((r) => r.p50))} / ${
-        ms(middle((r) => r.p99))
-      } / ${ms(middle((r) => r.p999))} / ${ms(middle((r) => r.max))} ms | ${
-        middle((r) => r.over10ms)
-      } / ${middle((r) => r.over50ms)} | ${middle((r) => r.loadSeconds).toFixed(1)} s | ${
-        middle((r) => r.residentMiB).toFixed(0)
-      } MiB |`,
+    `| ${count.toLocaleString("en-US")} packages | QUERY p50 / p99 / p99.9 / max | ` +
+      `waits > 10 ms / > 50 ms | load time | RSS |\n|---|---:|---:|---:|---:|\n${rows.join("\n")}`,
   );
   if (values.svg !== undefined) {
     await Deno.writeTextFile(
@@ -125,13 +145,13 @@ async function main(): Promise<void> {
         subtitle: `one ping-pong QUERY client beside one INDEX connection (${depth} in flight); ` +
           `medians of ${runs} runs; Deno ${Deno.version.deno}`,
         loads: ["QUERY during bulk INDEX"],
-        servers: ["pkgindex"],
-        throughput: [[middle((r) => r.queries / r.loadSeconds)]],
-        latency: [[{
+        servers: SERVERS.map(({ name }) => name),
+        throughput: [middles.map((middle) => middle((r) => r.queries / r.loadSeconds))],
+        latency: [middles.map((middle) => ({
           p50: middle((r) => r.p50),
           p99: middle((r) => r.p99),
           p999: middle((r) => r.p999),
-        }]],
+        }))],
       }),
     );
     log(`Wrote ${values.svg}`);
@@ -187,13 +207,14 @@ function encodeLines(count: number, line: (i: number) => string): EncodedLines {
 }
 
 /**
- * One run against a fresh server: the bulk load on this thread and the QUERY client on its own
- * (`growth_queries.ts`), both on the client core.
+ * One run against a fresh server started with `command`: the bulk load on this thread and the
+ * QUERY client on its own (`growth_queries.ts`), both on the client core.
  */
 async function measureRun(
+  command: string[],
   options: { requests: EncodedLines; queries: EncodedLines; depth: number },
 ): Promise<GrowthResult> {
-  const server = await startServerProcess(pinned("server", pkgindexCommand()));
+  const server = await startServerProcess(pinned("server", command));
   try {
     // What the encoding and the last run left behind is collected now, not while measuring (the
     // bench task passes --expose-gc).
