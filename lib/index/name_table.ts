@@ -58,7 +58,7 @@ const MOVED = 1 << SLOT_BITS;
 const MIGRATED_BUCKETS_PER_STEP = 4;
 /** The arena bytes each insert or removal slides while the arena is being compacted, at least. */
 const COMPACTED_BYTES_PER_STEP = 64;
-const NO_BUCKETS: Int32Array = new Int32Array(0);
+const NO_BUCKETS: Int32Array<ArrayBuffer> = new Int32Array(0);
 
 /** The most names a table holds: a bucket entry keeps `slot + 1` in 26 bits. */
 export const MAX_NAMES: number = SLOT_FIELD;
@@ -378,7 +378,11 @@ export class NameTable {
       old[bucket] = MOVED;
     }
     this.#moved = end;
-    if (end === old.length) this.#oldBuckets = NO_BUCKETS;
+    if (end === old.length) {
+      // Give the old table's memory back now, not at the next full garbage collection.
+      old.buffer.transfer(0);
+      this.#oldBuckets = NO_BUCKETS;
+    }
   }
 
   /**
@@ -417,7 +421,7 @@ export class NameTable {
     this.#arenaGarbage -= from - to;
     this.#arenaEnd = to;
     this.#compactFrom = this.#compactTo = -1;
-    shrinkTo(arena, Math.max(INITIAL_ARENA_BYTES, to + (to >>> 2)));
+    this.#arena = shrinkTo(arena, Math.max(INITIAL_ARENA_BYTES, to + (to >>> 2)));
   }
 
   /**
@@ -453,6 +457,6 @@ export class NameTable {
  * A zeroed table of `count` buckets: always a plain `Int32Array`, which V8 reads fastest, as a
  * table never grows (a rehash makes a new one).
  */
-function freshBuckets(count: number): Int32Array {
+function freshBuckets(count: number): Int32Array<ArrayBuffer> {
   return new Int32Array(count);
 }

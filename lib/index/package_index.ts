@@ -702,7 +702,7 @@ export class PackageIndex implements IndexOperations {
     this.#edgesGarbage -= from - to;
     this.#edgesEnd = to;
     this.#compactFrom = this.#compactTo = -1;
-    shrinkTo(edges, Math.max(INITIAL_EDGES, to + (to >>> 2)));
+    this.#edges = shrinkTo(edges, Math.max(INITIAL_EDGES, to + (to >>> 2)));
   }
 
   #nextGeneration(): number {
@@ -726,8 +726,8 @@ export class PackageIndex implements IndexOperations {
 
 const INITIAL_SLOTS = 1024;
 const INITIAL_EDGES = 4096;
-/** The largest edge array: 2^31 words, 8 GiB of address space. */
-const MAX_EDGE_WORDS = 2 ** 31;
+/** The largest edge array: 2^30 words, 4 GiB of address space (a WebAssembly memory's most). */
+const MAX_EDGE_WORDS = 2 ** 30;
 /** The edge words each change of a list slides while #edges is being compacted, at least. */
 const COMPACTED_WORDS_PER_STEP = 64;
 

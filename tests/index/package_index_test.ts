@@ -497,10 +497,10 @@ Deno.test("PackageIndex.loadSlots refuses repeated names, free slots and cycles"
   assert.throws(() => cyclic.finish(), /Package '[ab]' is part of a dependency cycle/);
 });
 
-Deno.test("PackageIndex stays right when its arrays move past 1 MiB into resizable buffers and shrink again", () => {
+Deno.test("PackageIndex stays right when its arrays move past 1 MiB into WebAssembly memories and back", () => {
   // 300,000 packages take every array past 1 MiB (262,144 slots), where they stop doubling by
   // copying and grow in place; removing them all compacts the edge array and the arena, which
-  // then give memory back, and the index must still answer and accept new packages.
+  // then move back into plain arrays, and the index must still answer and accept new packages.
   const packages = generatePackages({ count: 300_000, seed: 16, averageDependencies: 2.3 });
   const index = new PackageIndex();
   for (const spec of packages) assert.equal(index.index(spec.name, spec.dependencies), true);
