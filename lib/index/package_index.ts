@@ -108,15 +108,18 @@ export class PackageIndex implements IndexOperations {
    * must know at once. #setDependencies keeps it with the edges; a test checks they agree.
    */
   #dependentCounts = new Int32Array(INITIAL_SLOTS);
-  /** Slot → last generation that visited it; lets one walk mark slots without allocating a set. */
-  #marks = new Uint32Array(INITIAL_SLOTS);
-  #generation = 0;
+  /**
+   * Slot → 1 while a cycle check or the reading of a dependency list has marked it, else 0: a set
+   * of slots that allocates nothing. Whatever marks slots lists them, and unmarks them all before
+   * it returns, so that it costs one byte per slot.
+   */
+  #marks = new Uint8Array(INITIAL_SLOTS);
   /** Scratch list of the dependency slots of the request being handled, reused between requests. */
   #dependencySlots = new Int32Array(64);
   /** The slot (or -1) and name hash of the package the last INDEX check was about. */
   #checkedSlot = -1;
   #checkedHash = 0;
-  /** Scratch stack of the cycle check's walk. */
+  /** Scratch list of the slots the cycle check marked, in the order it walks them. */
   #walk = new Int32Array(64);
   /** Scratch bytes of a name given as a string, for looking it up. */
   #nameBytes = new Uint8Array(1024);
@@ -151,14 +154,11 @@ export class PackageIndex implements IndexOperations {
       const slot = index.#slotOfName(name, { create: true });
       if (listed[slot]) throw new Error(`Package '${name}' is listed twice`);
       listed[slot] = true;
-      const generation = index.#nextGeneration();
       let count = 0;
       for (const dependency of dependencies) {
-        const dependencySlot = index.#slotOfName(dependency, { create: true });
-        if (index.#marks[dependencySlot] === generation) continue;
-        index.#marks[dependencySlot] = generation;
-        index.#pushDependencySlot(count++, dependencySlot);
+        count = index.#addDependency(count, index.#slotOfName(dependency, { create: true }));
       }
+      index.#unmarkDependencies(count);
       index.#setDependencies(slot, index.#dependencySlots, count);
     }
     for (let slot = 0; slot < index.#table.slotCount; slot++) {
@@ -214,17 +214,16 @@ export class PackageIndex implements IndexOperations {
         table.insertAt(hash, bytes, start, end, slot);
       },
       setDependencies(slot, dependencySlots, count) {
-        const generation = index.#nextGeneration();
         let unique = 0;
         for (let i = 0; i < count; i++) {
           const dependency = dependencySlots[i]!;
           if (!table.isUsed(dependency)) {
+            index.#unmarkDependencies(unique);
             throw new RangeError(`Cannot load a dependency on slot ${dependency}: it is free`);
           }
-          if (index.#marks[dependency] === generation) continue;
-          index.#marks[dependency] = generation;
-          index.#pushDependencySlot(unique++, dependency);
+          unique = index.#addDependency(unique, dependency);
         }
+        index.#unmarkDependencies(unique);
         if (!table.isUsed(slot)) throw new RangeError(`Cannot load slot ${slot}: it is free`);
         index.#setDependencies(slot, index.#dependencySlots, unique);
       },
@@ -525,18 +524,37 @@ export class PackageIndex implements IndexOperations {
     const { bytes, dependencyBounds, dependencyCount } = request;
     if (dependencyCount === 0) return 0;
     const table = this.#table;
-    const generation = this.#nextGeneration();
     let count = 0;
     for (let i = 0; i < 2 * dependencyCount; i += 2) {
       const start = dependencyBounds[i]!;
       const end = dependencyBounds[i + 1]!;
       const slot = table.find(table.hash(bytes, start, end), bytes, start, end);
-      if (slot === -1) return -1;
-      if (this.#marks[slot] === generation) continue;
-      this.#marks[slot] = generation;
-      this.#pushDependencySlot(count++, slot);
+      if (slot === -1) {
+        this.#unmarkDependencies(count);
+        return -1;
+      }
+      count = this.#addDependency(count, slot);
     }
+    this.#unmarkDependencies(count);
     return count;
+  }
+
+  /**
+   * Puts `slot` in #dependencySlots after the first `count`, which are distinct and marked,
+   * unless it is one of them, and marks it; returns how many there are then. The caller clears
+   * the marks with {@linkcode PackageIndex.#unmarkDependencies}.
+   */
+  #addDependency(count: number, slot: number): number {
+    if (this.#marks[slot] === 1) return count;
+    this.#marks[slot] = 1;
+    this.#pushDependencySlot(count, slot);
+    return count + 1;
+  }
+
+  /** Clears the marks of the first `count` #dependencySlots. */
+  #unmarkDependencies(count: number): void {
+    const slots = this.#dependencySlots;
+    for (let i = 0; i < count; i++) this.#marks[slots[i]!] = 0;
   }
 
   #pushDependencySlot(position: number, slot: number): void {
@@ -579,31 +597,38 @@ export class PackageIndex implements IndexOperations {
     for (let i = 0; i < count; i++) if (dependencies[i] === slot) return true;
     // Only a package that something depends on can be reached from another package.
     if (this.#dependentCounts[slot] === 0) return false;
-    const generation = this.#nextGeneration();
-    // Edges the package already has cannot close a cycle: the graph is acyclic now.
+    // #walk lists every slot marked, to be unmarked at the end. Edges the package already has
+    // cannot close a cycle (the graph is acyclic now): they are marked, and not walked.
+    let visited = 0;
     const start = this.#firstEdge[slot]!;
     for (let i = start; i < start + this.#degree[slot]!; i++) {
-      this.#marks[this.#edges[i]!] = generation;
+      visited = this.#visit(visited, this.#edges[i]!);
     }
-    let pending = 0;
-    for (let i = 0; i < count; i++) {
-      const dependency = dependencies[i]!;
-      if (this.#marks[dependency] === generation) continue;
-      this.#marks[dependency] = generation;
-      this.#pushWalk(pending++, dependency);
-    }
-    while (pending > 0) {
-      const current = this.#walk[--pending]!;
+    let next = visited;
+    for (let i = 0; i < count; i++) visited = this.#visit(visited, dependencies[i]!);
+    let closes = false;
+    for (; next < visited && !closes; next++) {
+      const current = this.#walk[next]!;
       const first = this.#firstEdge[current]!;
       for (let i = first; i < first + this.#degree[current]!; i++) {
-        const next = this.#edges[i]!;
-        if (next === slot) return true;
-        if (this.#marks[next] === generation) continue;
-        this.#marks[next] = generation;
-        this.#pushWalk(pending++, next);
+        const dependency = this.#edges[i]!;
+        if (dependency === slot) {
+          closes = true;
+          break;
+        }
+        visited = this.#visit(visited, dependency);
       }
     }
-    return false;
+    for (let i = 0; i < visited; i++) this.#marks[this.#walk[i]!] = 0;
+    return closes;
+  }
+
+  /** Marks `slot` and puts it in #walk after the first `visited`, unless it is marked already. */
+  #visit(visited: number, slot: number): number {
+    if (this.#marks[slot] === 1) return visited;
+    this.#marks[slot] = 1;
+    this.#pushWalk(visited, slot);
+    return visited + 1;
   }
 
   #pushWalk(position: number, slot: number): void {
@@ -703,14 +728,6 @@ export class PackageIndex implements IndexOperations {
     this.#edgesEnd = to;
     this.#compactFrom = this.#compactTo = -1;
     this.#edges = shrinkTo(edges, Math.max(INITIAL_EDGES, to + (to >>> 2)));
-  }
-
-  #nextGeneration(): number {
-    if (this.#generation === 0xffffffff) {
-      this.#marks.fill(0);
-      this.#generation = 0;
-    }
-    return ++this.#generation;
   }
 
   /** Makes the slot arrays long enough for `slot`. */

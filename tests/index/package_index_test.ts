@@ -102,6 +102,22 @@ Deno.test("PackageIndex refuses a cycle on re-index and changes nothing", () => 
   assertConsistent(index);
 });
 
+Deno.test("PackageIndex leaves no slot marked after a cycle check or a refused list", () => {
+  // The cycle check and the reading of a list mark slots; a mark left behind would make a later
+  // list drop that slot as a repeat.
+  const index = new PackageIndex();
+  index.index("a", []);
+  index.index("b", ["a"]);
+  index.index("c", ["b"]);
+  assert.equal(index.index("a", ["c"]), false, "a → c → b → a: the check walked b and c");
+  assert.equal(index.index("b", ["a", "a"]), true, "a walk that closes no cycle");
+  assert.equal(index.index("x", ["b", "c", "missing"]), false);
+  assert.equal(index.index("y", ["c", "b", "a", "b"]), true);
+  assert.deepEqual(index.dependenciesOf("y"), ["c", "b", "a"]);
+  assert.deepEqual(index.dependenciesOf("b"), ["a"]);
+  assertConsistent(index);
+});
+
 Deno.test("PackageIndex refuses a missing dependency on re-index and keeps the old list", () => {
   const index = new PackageIndex();
   index.index("a", []);
