@@ -3,6 +3,7 @@ import { PackageIndex, REFUSED, UNCHANGED } from "../../lib/index/package_index.
 import { namesOf } from "../../lib/protocol/request_parser.ts";
 import { createRandom, randomInt, shuffle } from "../../lib/tools/random.ts";
 import { generatePackages } from "../../lib/tools/synthetic_packages.ts";
+import { CountingModel, reaches } from "../support/counting_model.ts";
 
 /** Checks the stored dependents counts and edge count against the edges themselves. */
 function assertConsistent(index: PackageIndex): void {
@@ -214,27 +215,6 @@ Deno.test("PackageIndex.fromEntries refuses a dependency cycle", () => {
   );
 });
 
-/**
- * Whether `to` can be reached from `from` along the dependencies of `graph`, in which every
- * dependency is itself a package (the models keep that true).
- */
-function reaches(
-  graph: ReadonlyMap<string, ReadonlySet<string>>,
-  from: string,
-  to: string,
-): boolean {
-  const seen = new Set<string>();
-  const pending = [from];
-  while (pending.length > 0) {
-    const current = pending.pop()!;
-    if (current === to) return true;
-    if (seen.has(current)) continue;
-    seen.add(current);
-    pending.push(...graph.get(current)!);
-  }
-  return false;
-}
-
 /** The rules, written as plainly as possible, to check PackageIndex against. */
 class NaiveIndex {
   readonly packages = new Map<string, Set<string>>();
@@ -336,37 +316,6 @@ Deno.test("PackageIndex reads the graph by slot for walks", () => {
   assert.equal(index.isIndexed(cloog), false);
   assert.ok(index.slotCount >= 3);
 });
-
-/** The rules with a dependents count per package, fast enough for tens of thousands of them. */
-class CountingModel {
-  readonly dependencies = new Map<string, Set<string>>();
-  readonly dependents = new Map<string, number>();
-
-  index(name: string, dependencies: readonly string[]): boolean {
-    const wanted = new Set(dependencies);
-    for (const dependency of wanted) if (!this.dependencies.has(dependency)) return false;
-    if ((this.dependents.get(name) ?? 0) > 0 || wanted.has(name)) {
-      for (const dependency of wanted) {
-        if (reaches(this.dependencies, dependency, name)) return false;
-      }
-    }
-    for (const old of this.dependencies.get(name) ?? []) this.#count(old, -1);
-    for (const dependency of wanted) this.#count(dependency, 1);
-    this.dependencies.set(name, wanted);
-    return true;
-  }
-
-  remove(name: string): boolean {
-    if ((this.dependents.get(name) ?? 0) > 0) return false;
-    for (const old of this.dependencies.get(name) ?? []) this.#count(old, -1);
-    this.dependencies.delete(name);
-    return true;
-  }
-
-  #count(name: string, change: number): void {
-    this.dependents.set(name, (this.dependents.get(name) ?? 0) + change);
-  }
-}
 
 Deno.test("PackageIndex makes the same decisions as the plain rules while it grows through many growth steps, with removals", () => {
   // From empty to 25,000 packages and back down, in phases, so that the name table rehashes
