@@ -9,21 +9,23 @@
  * ({@linkcode RequestNames}); they are looked up by their bytes in the {@linkcode NameTable},
  * which interns each package name to a small integer slot and copies its bytes only when the
  * package is first stored. The graph is kept in typed arrays indexed by slot: every dependency
- * list lives in one shared `Int32Array`, and per package there are four more 32-bit words (where
- * its list starts, its length, its dependents count, a visit mark).
+ * list lives in one shared `Int32Array`, and per package there are three more 32-bit words (where
+ * its list starts, its length, its dependents count) and a byte (a mark for walks).
  *
- * Memory, per package: 16 bytes of slot arrays, a 4-byte header for its list when it has
+ * Memory, per package: 13 bytes of slot arrays, a 4-byte header for its list when it has
  * dependencies, and its name in the {@linkcode NameTable} (for a 10-byte name, 23 to 31 bytes):
- * about 47 bytes. Per dependency edge: 4 bytes. A million packages with 2.3 dependencies each
- * take about 56 MB, with 4 each about 63 MB; `deno task bench:memory` measures the whole server
- * (the runtime adds its own, about 48 MiB empty).
+ * about 43 bytes. Per dependency edge: 4 bytes. A million packages with 2.3 dependencies each
+ * and 11-byte names take 50 MB (47 MiB of arrays, measured), with 4 each about 57 MB;
+ * `deno task bench:memory` measures the whole server (the runtime adds its own, about 56 MiB
+ * empty and 20 more once it has served a million requests).
  *
  * Nothing stops the server to grow or tidy these arrays (see docs/decisions.md, "Growth without a
  * stop"): past 1 MiB they grow in place ({@linkcode grownTo}), and the space of replaced and removed
  * lists is reclaimed a little with every change, by sliding live lists down over it, once it is
  * half of the edge array. Each list starts with a header word naming its package, or, for space
  * no list uses, minus its length, so that the slide can walk the array. Slots of removed packages
- * are recycled. Memory follows what is indexed now, not what ever was.
+ * are recycled, and the space a slide frees is reused as lists are added again; an edge array
+ * that a slide leaves within 1 MiB moves back into a plain array, giving its memory back.
  *
  * @module
  */
