@@ -599,17 +599,15 @@ export class PackageIndex implements IndexOperations {
     for (let i = 0; i < count; i++) if (dependencies[i] === slot) return true;
     // Only a package that something depends on can be reached from another package.
     if (this.#dependentCounts[slot] === 0) return false;
-    // #walk lists every slot marked, to be unmarked at the end. Edges the package already has
-    // cannot close a cycle (the graph is acyclic now): they are marked, and not walked.
-    let visited = 0;
+    // Edges the package already has cannot close a cycle (the graph is acyclic now): they are
+    // marked, not walked. #walk lists every other slot marked; all are unmarked at the end.
     const start = this.#firstEdge[slot]!;
-    for (let i = start; i < start + this.#degree[slot]!; i++) {
-      visited = this.#visit(visited, this.#edges[i]!);
-    }
-    let next = visited;
+    const end = start + this.#degree[slot]!;
+    for (let i = start; i < end; i++) this.#marks[this.#edges[i]!] = 1;
+    let visited = 0;
     for (let i = 0; i < count; i++) visited = this.#visit(visited, dependencies[i]!);
     let closes = false;
-    for (; next < visited && !closes; next++) {
+    for (let next = 0; next < visited && !closes; next++) {
       const current = this.#walk[next]!;
       const first = this.#firstEdge[current]!;
       for (let i = first; i < first + this.#degree[current]!; i++) {
@@ -622,6 +620,7 @@ export class PackageIndex implements IndexOperations {
       }
     }
     for (let i = 0; i < visited; i++) this.#marks[this.#walk[i]!] = 0;
+    for (let i = start; i < end; i++) this.#marks[this.#edges[i]!] = 0;
     return closes;
   }
 
