@@ -17,7 +17,7 @@
  * about 43 bytes. Per dependency edge: 4 bytes. A million packages with 2.3 dependencies each
  * and 11-byte names take 50 MB (47 MiB of arrays, measured), with 4 each about 57 MB;
  * `deno task bench:memory` measures the whole server (the runtime adds its own, about 56 MiB
- * empty and 20 more once it has served a million requests).
+ * empty and 71 MiB once it has served a million requests).
  *
  * Nothing stops the server to grow or tidy these arrays (see docs/decisions.md, "Growth without a
  * stop"): past 1 MiB they grow in place ({@linkcode grownTo}), and the space of replaced and removed
