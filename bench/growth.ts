@@ -19,10 +19,10 @@
 import { parseArgs } from "node:util";
 import { REPLY_CODES } from "../lib/protocol/replies.ts";
 import { NO_LINE, ReplyReader } from "../lib/protocol/reply_reader.ts";
-import { generatePackages, type PackageSpec } from "../lib/tools/synthetic_packages.ts";
-import { Histogram, LOG_LINEAR_BOUNDS } from "../lib/util/histogram.ts";
+import { generatePackages } from "../lib/tools/synthetic_packages.ts";
 import { writeAll } from "../lib/util/io.ts";
 import { renderChart } from "./chart.ts";
+import type { QueryThreadMessage, QueryWaits } from "./growth_queries.ts";
 import { runOrExit } from "./run_or_exit.ts";
 import {
   pinned,
@@ -33,20 +33,24 @@ import {
   startServerProcess,
 } from "./server_process.ts";
 
+/**
+ * The servers measured, each run: pkgindex, and the ceiling (`ceiling.ts`, which answers `OK` to
+ * every line without parsing or indexing anything) under the same traffic, whose latency is what
+ * the machine, the runtime and the clients cost before any server work.
+ */
+const SERVERS: readonly { name: string; command: () => string[] }[] = [
+  { name: "pkgindex", command: () => pkgindexCommand() },
+  {
+    name: "ceiling",
+    command: () => ["deno", "run", "--allow-net=127.0.0.1", "bench/ceiling.ts"],
+  },
+];
+
 /** What one run measured; latencies in microseconds. */
-interface GrowthResult {
-  p50: number;
-  p99: number;
-  p999: number;
-  max: number;
-  queries: number;
-  over10ms: number;
-  over50ms: number;
+interface GrowthResult extends QueryWaits {
   loadSeconds: number;
   residentMiB: number;
 }
-
-const encoder = new TextEncoder();
 
 const USAGE = `Usage: deno task bench:growth [options]
 
@@ -90,43 +94,48 @@ async function main(): Promise<void> {
     );
   }
   await pinThisProcess("client");
-  const packages = generatePackages({ count, seed: 1, averageDependencies });
-  const edges = packages.reduce((sum, spec) => sum + spec.dependencies.length, 0);
-  const requests = encodeRequests(packages);
-  const queries = packages.filter((_, i) => i % 7 === 0).map((spec) =>
-    encoder.encode(`QUERY|${spec.name}|\n`)
-  );
+  const { requests, queries, edges } = encodeLoad({ count, averageDependencies });
   log(
     `${count} packages, ${edges} dependency edges (${(edges / count).toFixed(2)} each); ` +
       (PINNING === undefined
         ? "unpinned"
-        : `server on core ${PINNING.server}, clients on core ${PINNING.client}`),
+        : `server on core ${PINNING.server}, both clients on core ${PINNING.client}`),
   );
-  const results: GrowthResult[] = [];
+  const results: GrowthResult[][] = SERVERS.map(() => []);
   for (let run = 0; run < runs; run++) {
-    const result = await measureRun({ requests, queries, depth });
-    log(
-      `run ${run + 1}: QUERY p50 ${ms(result.p50)} / p99 ${ms(result.p99)} / p99.9 ${
-        ms(result.p999)
-      } / max ${
-        ms(result.max)
-      } ms over ${result.queries} QUERYs; waits over 10 ms: ${result.over10ms}, over 50 ms: ${result.over50ms}; ` +
-        `load ${result.loadSeconds.toFixed(1)} s; RSS ${result.residentMiB.toFixed(0)} MiB`,
-    );
-    results.push(result);
+    for (const [i, server] of SERVERS.entries()) {
+      const result = await measureRun(server.command(), { requests, queries, depth });
+      const longWaits = result.longWaitsAt.map((at) => `${at.toFixed(1)} s`).join(", ");
+      log(
+        `run ${run + 1}, ${server.name}: QUERY p50 ${ms(result.p50)} / p99 ${
+          ms(result.p99)
+        } / p99.9 ${ms(result.p999)} / max ${
+          ms(result.max)
+        } ms over ${result.queries} QUERYs; waits over 10 ms: ${result.over10ms}${
+          longWaits === "" ? "" : ` (at ${longWaits})`
+        }, over 50 ms: ${result.over50ms}; ` +
+          `load ${result.loadSeconds.toFixed(1)} s; RSS ${result.residentMiB.toFixed(0)} MiB`,
+      );
+      results[i]!.push(result);
+    }
   }
-  const middle = (pick: (result: GrowthResult) => number) => median(results.map(pick));
+  const middles = results.map((serverResults) => (pick: (result: GrowthResult) => number) =>
+    median(serverResults.map(pick))
+  );
+  const rows = SERVERS.map(({ name }, i) => {
+    const middle = middles[i]!;
+    return `| ${name} | ${ms(middle((r) => r.p50))} / ${ms(middle((r) => r.p99))} / ${
+      ms(middle((r) => r.p999))
+    } / ${ms(middle((r) => r.max))} ms | ${middle((r) => r.over10ms)} / ${
+      middle((r) => r.over50ms)
+    } | ${middle((r) => r.loadSeconds).toFixed(1)} s | ${
+      middle((r) => r.residentMiB).toFixed(0)
+    } MiB |`;
+  });
   // deno-lint-ignore no-console
   console.log(
-    `| packages | QUERY p50 / p99 / p99.9 / max | waits > 10 ms / > 50 ms | load time | RSS |\n` +
-      `|---:|---:|---:|---:|---:|\n` +
-      `| ${count.toLocaleString("en-US")} | ${ms(middle((r) => r.p50))} / ${
-        ms(middle((r) => r.p99))
-      } / ${ms(middle((r) => r.p999))} / ${ms(middle((r) => r.max))} ms | ${
-        middle((r) => r.over10ms)
-      } / ${middle((r) => r.over50ms)} | ${middle((r) => r.loadSeconds).toFixed(1)} s | ${
-        middle((r) => r.residentMiB).toFixed(0)
-      } MiB |`,
+    `| ${count.toLocaleString("en-US")} packages | QUERY p50 / p99 / p99.9 / max | ` +
+      `waits > 10 ms / > 50 ms | load time | RSS |\n|---|---:|---:|---:|---:|\n${rows.join("\n")}`,
   );
   if (values.svg !== undefined) {
     await Deno.writeTextFile(
@@ -136,80 +145,132 @@ async function main(): Promise<void> {
         subtitle: `one ping-pong QUERY client beside one INDEX connection (${depth} in flight); ` +
           `medians of ${runs} runs; Deno ${Deno.version.deno}`,
         loads: ["QUERY during bulk INDEX"],
-        servers: ["pkgindex"],
-        throughput: [[middle((r) => r.queries / r.loadSeconds)]],
-        latency: [[{
+        servers: SERVERS.map(({ name }) => name),
+        throughput: [middles.map((middle) => middle((r) => r.queries / r.loadSeconds))],
+        latency: [middles.map((middle) => ({
           p50: middle((r) => r.p50),
           p99: middle((r) => r.p99),
           p999: middle((r) => r.p999),
-        }]],
+        }))],
       }),
     );
     log(`Wrote ${values.svg}`);
   }
 }
 
-/** Every package's INDEX request, back to back in one buffer, with where each ends. */
-interface EncodedRequests {
+/** Request lines back to back in one buffer, with where each ends. */
+interface EncodedLines {
   bytes: Uint8Array;
   ends: Uint32Array;
 }
 
-/** Encodes the INDEX requests once, so that sending them costs the client no work per request. */
-function encodeRequests(packages: readonly PackageSpec[]): EncodedRequests {
-  const lines = packages.map((spec) =>
-    encoder.encode(`INDEX|${spec.name}|${spec.dependencies.join(",")}\n`)
+/**
+ * Every package's INDEX request, and a QUERY for every 7th package, each encoded once into one
+ * buffer so that sending them costs the clients no work per request. The package list itself
+ * (millions of objects) is dropped and collected before any run, so that neither client thread
+ * has a large heap to collect while it measures.
+ */
+function encodeLoad(
+  options: { count: number; averageDependencies: number },
+): { requests: EncodedLines; queries: EncodedLines; edges: number } {
+  const packages = generatePackages({ seed: 1, ...options });
+  const edges = packages.reduce((sum, spec) => sum + spec.dependencies.length, 0);
+  const requests = encodeLines(
+    packages.length,
+    (i) => `INDEX|${packages[i]!.name}|${packages[i]!.dependencies.join(",")}\n`,
   );
-  const bytes = new Uint8Array(lines.reduce((sum, line) => sum + line.length, 0));
-  const ends = new Uint32Array(lines.length);
-  let end = 0;
-  for (const [i, line] of lines.entries()) {
-    bytes.set(line, end);
-    end += line.length;
-    ends[i] = end;
-  }
-  return { bytes, ends };
+  const queries = encodeLines(
+    Math.ceil(packages.length / 7),
+    (i) => `QUERY|${packages[i * 7]!.name}|\n`,
+  );
+  return { requests, queries, edges };
 }
 
-/** One run against a fresh server: the bulk load and the QUERY client at once. */
+/** The `count` lines that `line` makes, encoded back to back into one buffer. */
+function encodeLines(count: number, line: (i: number) => string): EncodedLines {
+  const encoder = new TextEncoder();
+  let bytes = new Uint8Array(1 << 16);
+  const ends = new Uint32Array(count);
+  let end = 0;
+  for (let i = 0; i < count; i++) {
+    const text = line(i);
+    // Every UTF-16 unit takes at most 3 bytes in UTF-8.
+    if (bytes.length - end < text.length * 3) {
+      const larger = new Uint8Array(Math.max(2 * bytes.length, end + text.length * 3));
+      larger.set(bytes.subarray(0, end));
+      bytes = larger;
+    }
+    end += encoder.encodeInto(text, bytes.subarray(end)).written;
+    ends[i] = end;
+  }
+  return { bytes: bytes.slice(0, end), ends };
+}
+
+/**
+ * One run against a fresh server started with `command`: the bulk load on this thread and the
+ * QUERY client on its own (`growth_queries.ts`), both on the client core.
+ */
 async function measureRun(
-  options: { requests: EncodedRequests; queries: Uint8Array[]; depth: number },
+  command: string[],
+  options: { requests: EncodedLines; queries: EncodedLines; depth: number },
 ): Promise<GrowthResult> {
-  const server = await startServerProcess(pinned("server", pkgindexCommand()));
+  const server = await startServerProcess(pinned("server", command));
   try {
-    const target = { hostname: "127.0.0.1", port: server.port };
-    const indexing = await Deno.connect(target);
-    const querying = await Deno.connect(target);
+    // What the encoding and the last run left behind is collected now, not while measuring (the
+    // bench task passes --expose-gc).
+    (globalThis as { gc?: () => void }).gc?.();
+    const port = server.port;
+    const indexing = await Deno.connect({ hostname: "127.0.0.1", port });
+    const querying = startQueryThread(port, options.queries);
     try {
-      const state = {
-        done: false,
-        histogram: new Histogram(LOG_LINEAR_BOUNDS),
-        over10ms: 0,
-        over50ms: 0,
-      };
-      const [loadMs] = await Promise.all([
-        bulkIndex(indexing, options.requests, options.depth).finally(() => state.done = true),
-        pingPong(querying, options.queries, state),
-      ]);
-      const { histogram, over10ms, over50ms } = state;
+      await querying.connected;
+      const loadMs = await bulkIndex(indexing, options.requests, options.depth);
       return {
-        p50: histogram.percentile(50),
-        p99: histogram.percentile(99),
-        p999: histogram.percentile(99.9),
-        max: histogram.max,
-        queries: histogram.count,
-        over10ms,
-        over50ms,
+        ...await querying.stop(),
         loadSeconds: loadMs / 1000,
         residentMiB: await residentBytes(server.pid) / 2 ** 20,
       };
     } finally {
       indexing.close();
-      querying.close();
+      querying.terminate();
     }
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * Starts the QUERY thread against `port` with `queries`. `connected` resolves once its
+ * connection is open; `stop` ends its loop and resolves to what it measured.
+ */
+function startQueryThread(port: number, queries: EncodedLines): {
+  connected: Promise<void>;
+  stop(): Promise<QueryWaits>;
+  terminate(): void;
+} {
+  const worker = new Worker(new URL("./growth_queries.ts", import.meta.url), { type: "module" });
+  const connected = Promise.withResolvers<void>();
+  const measured = Promise.withResolvers<QueryWaits>();
+  worker.onmessage = (event: MessageEvent<QueryWaits | "connected">) => {
+    if (event.data === "connected") connected.resolve();
+    else measured.resolve(event.data);
+  };
+  worker.onerror = (event) => {
+    event.preventDefault();
+    const error = new Error(`The QUERY thread failed: ${event.message}`);
+    connected.reject(error);
+    measured.reject(error);
+  };
+  const start: QueryThreadMessage = { port, bytes: queries.bytes, ends: queries.ends };
+  worker.postMessage(start);
+  return {
+    connected: connected.promise,
+    stop() {
+      worker.postMessage("stop" satisfies QueryThreadMessage);
+      return measured.promise;
+    },
+    terminate: () => worker.terminate(),
+  };
 }
 
 /**
@@ -219,7 +280,7 @@ async function measureRun(
  */
 async function bulkIndex(
   conn: Deno.Conn,
-  requests: EncodedRequests,
+  requests: EncodedLines,
   depth: number,
 ): Promise<number> {
   const started = performance.now();
@@ -245,37 +306,6 @@ async function bulkIndex(
     if (upTo > sent) await send(upTo);
   }
   return performance.now() - started;
-}
-
-/** What the QUERY client has seen so far, and whether the bulk load is over. */
-interface PingPongState {
-  done: boolean;
-  /** Waits in microseconds. */
-  histogram: Histogram;
-  over10ms: number;
-  over50ms: number;
-}
-
-/** Sends one QUERY at a time until `state.done`, recording each wait. */
-async function pingPong(
-  conn: Deno.Conn,
-  queries: Uint8Array[],
-  state: PingPongState,
-): Promise<void> {
-  const reader = new ReplyReader(conn);
-  for (let i = 0; !state.done; i = (i + 1) % queries.length) {
-    const sentAt = performance.now();
-    await writeAll(conn, queries[i]!);
-    const code = await reader.next();
-    if (code === null) throw new Error("The server closed the QUERY connection");
-    if (code !== REPLY_CODES.OK && code !== REPLY_CODES.FAIL) {
-      throw new Error(`The server answered a QUERY with '${reader.lastLine}'`);
-    }
-    const waitedUs = Math.round((performance.now() - sentAt) * 1000);
-    state.histogram.record(waitedUs);
-    if (waitedUs > 10_000) state.over10ms++;
-    if (waitedUs > 50_000) state.over50ms++;
-  }
 }
 
 function positiveInteger(flag: string, text: string): number {
