@@ -3,14 +3,16 @@
  * megabytes into a bigger array.
  *
  * An array starts as a plain typed array and doubles by copying while it is at most 1 MiB: such
- * a copy costs well under a millisecond, and V8 reads plain typed arrays fastest (an index the
- * size of Homebrew's never leaves this stage). Past 1 MiB it moves, once, into a view that tracks
- * the length of a resizable `ArrayBuffer` (ES2024). V8 reserves that buffer's maximum size as
- * address space up front, and growing it only makes more of those reserved pages usable: no
- * allocation, no copy, microseconds whatever the size, and the new pages cost memory only once
- * they are written. Shrinking gives pages back to the system. The reservation is address space,
- * not memory: a 64-bit process has terabytes of it. The price is that V8 reads such views more
- * slowly than plain arrays (measured in docs/decisions.md, "Growth without a stop").
+ * a copy costs well under a millisecond. Past 1 MiB it moves, once, into a `WebAssembly.Memory`
+ * used as nothing but a block of memory: V8 reserves the memory's maximum as address space up
+ * front, and growing it only makes more of those reserved pages usable, with no copy,
+ * microseconds whatever the size; the new pages cost memory only once they are written. The
+ * array is then a fresh view of the grown memory, a plain typed array, which V8 reads as fast as
+ * any (views of resizable `ArrayBuffer`s, which grow the same way, are read markedly more
+ * slowly). The reservation is address space, not memory: a 64-bit process has terabytes of it.
+ * A WebAssembly memory cannot shrink: {@linkcode shrinkTo} gives memory back only by moving a
+ * small enough array back into a plain one. Measured in docs/decisions.md, "Growth without a
+ * stop".
  *
  * @module
  */
@@ -23,13 +25,21 @@ export type GrowableArray =
 
 /** The largest plain array: past it, an array grows in place instead of by copying. */
 const PLAIN_BYTES = 1 << 20;
+/** The size of a WebAssembly memory page, the unit memories grow by. */
+const PAGE_BYTES = 1 << 16;
+/** The most a WebAssembly memory holds: 65,536 pages. */
+const MAX_MEMORY_BYTES = 2 ** 32;
+
+/** The memory that each array past {@linkcode PLAIN_BYTES} views, by the array's buffer. */
+const memories = new WeakMap<ArrayBuffer, WebAssembly.Memory>();
 
 /**
  * `array`, or the array that replaces it, with room for at least `length` elements, never past
- * `maxLength`: a plain array up to 1 MiB doubles by copying; past it, the array moves once into
- * a view of a resizable buffer that can hold `maxLength` elements, which then grows in place by
- * a quarter at least. The new elements are zero. Throws a `RangeError` when `length` is past
- * `maxLength`.
+ * `maxLength` (at most 4 GiB in all): a plain array up to 1 MiB doubles by copying; past it,
+ * the array moves once into a WebAssembly memory that can hold `maxLength` elements, which then
+ * grows in place by a quarter at least. Either way the returned array may be a new object (a new
+ * view of the same memory): use it, not `array`, from then on. The new elements are zero.
+ * Throws a `RangeError` when `length` is past `maxLength`.
  *
  * @example
  * ```ts
@@ -41,8 +51,8 @@ const PLAIN_BYTES = 1 << 20;
  * counts = grownTo(counts, { length: 1_000_000, maxLength: 1 << 24 });
  * assert.ok(counts.length >= 1_000_000);
  * assert.equal(counts[3], 7);
- * const same = grownTo(counts, { length: 2_000_000, maxLength: 1 << 24 });
- * assert.equal(same, counts); // past 1 MiB it grows in place: nothing is copied
+ * const grown = grownTo(counts, { length: 2_000_000, maxLength: 1 << 24 });
+ * assert.equal(grown[3], 7); // past 1 MiB it grows in place: nothing is copied
  * ```
  */
 export function grownTo<T extends GrowableArray>(
@@ -51,35 +61,57 @@ export function grownTo<T extends GrowableArray>(
 ): T {
   const { length, maxLength } = options;
   if (length <= array.length) return array;
-  if (length > maxLength) {
+  const bytes = array.BYTES_PER_ELEMENT;
+  if (length > maxLength || maxLength * bytes > MAX_MEMORY_BYTES) {
     throw new RangeError(
       `Cannot grow an array to ${length} elements: it holds at most ${maxLength}`,
     );
   }
-  const bytes = array.BYTES_PER_ELEMENT;
-  if (array.buffer.resizable) {
-    const target = Math.min(maxLength, Math.max(length, array.length + (array.length >>> 2)));
-    array.buffer.resize(target * bytes);
-    return array;
-  }
   const type = array.constructor as new (buffer: ArrayBuffer) => T;
+  const memory = memories.get(array.buffer);
+  if (memory !== undefined) {
+    const target = Math.min(maxLength, Math.max(length, array.length + (array.length >>> 2)));
+    memory.grow(Math.ceil(target * bytes / PAGE_BYTES) - memory.buffer.byteLength / PAGE_BYTES);
+    return view(type, memory);
+  }
   const target = Math.min(maxLength, Math.max(length, 2 * array.length, 1024));
-  const buffer = target * bytes <= PLAIN_BYTES
-    ? new ArrayBuffer(target * bytes)
-    : new ArrayBuffer(target * bytes, { maxByteLength: maxLength * bytes });
-  const copy = new type(buffer);
-  copy.set(array);
-  return copy;
+  if (target * bytes <= PLAIN_BYTES) {
+    const copy = new type(new ArrayBuffer(target * bytes));
+    copy.set(array);
+    return copy;
+  }
+  const moved = view(
+    type,
+    new WebAssembly.Memory({
+      initial: Math.ceil(target * bytes / PAGE_BYTES),
+      maximum: Math.ceil(maxLength * bytes / PAGE_BYTES),
+    }),
+  );
+  moved.set(array);
+  return moved;
 }
 
 /**
- * Shrinks `array` to `length` elements when it is a view of a resizable buffer (see
- * {@linkcode grownTo}) and that frees at least a quarter of it, giving the pages after it back
- * to the system. A plain array stays as it is.
+ * `array`, or a plain copy of its first `length` elements when it views a WebAssembly memory
+ * (see {@linkcode grownTo}) and they fit in 1 MiB, a copy that costs no more than that: the
+ * memory then goes back to the system at the next garbage collection. A plain array, or one with
+ * more elements in use, stays as it is; its unused pages are reused as it grows again.
  */
-export function shrinkTo(array: GrowableArray, length: number): void {
-  if (!array.buffer.resizable) return;
-  const target = Math.max(length, PLAIN_BYTES / array.BYTES_PER_ELEMENT);
-  if (target > array.length - (array.length >>> 2)) return;
-  array.buffer.resize(target * array.BYTES_PER_ELEMENT);
+export function shrinkTo<T extends GrowableArray>(array: T, length: number): T {
+  if (!memories.has(array.buffer) || length * array.BYTES_PER_ELEMENT > PLAIN_BYTES) return array;
+  const type = array.constructor as new (length: number) => T;
+  const copy = new type(Math.max(length, 1024));
+  copy.set(array.subarray(0, length));
+  return copy;
+}
+
+/** A typed array of `type` over all of `memory`, remembered as viewing it. */
+function view<T extends GrowableArray>(
+  type: new (buffer: ArrayBuffer) => T,
+  memory: WebAssembly.Memory,
+): T {
+  // Not shared: the memory was made without `shared`.
+  const array = new type(memory.buffer as ArrayBuffer);
+  memories.set(array.buffer, memory);
+  return array;
 }

@@ -12,13 +12,14 @@
  * - When the buckets are half full, a table twice as big takes the new names, and every insert
  *   and removal after that moves a few buckets of the old table into it, as Redis rehashes its
  *   dictionaries; until the old table is empty, a lookup that misses in the new one looks there.
+ *   The emptied old table's memory is given back at once.
  * - The bytes that removed names leave in the arena are reclaimed by sliding the live names
  *   down a few at a time, with every insert and removal, once they are half of the arena.
  *
  * Memory per name: its bytes plus a length byte in the arena, 4 bytes of start, and one 4-byte
  * bucket entry (the slot and 6 bits of the hash) in a table a quarter to half full, so 8 to 16
  * bytes of buckets (4 to 8 more while a rehash drains the old table). A million 10-byte names
- * take 23 to 31 MB, against about 70 MB for the same names as JavaScript strings in a `Map`.
+ * take 23 to 31 MB (a million of the benchmarks' 11-byte names, 24.5 MB), against about 70 MB for the same names as JavaScript strings in a `Map`.
  *
  * The hash is {@linkcode NameHasher} (HalfSipHash-1-3 under a random per-process key), so that
  * clients cannot compute names that collide.
@@ -58,7 +59,7 @@ const MOVED = 1 << SLOT_BITS;
 const MIGRATED_BUCKETS_PER_STEP = 4;
 /** The arena bytes each insert or removal slides while the arena is being compacted, at least. */
 const COMPACTED_BYTES_PER_STEP = 64;
-const NO_BUCKETS: Int32Array = new Int32Array(0);
+const NO_BUCKETS: Int32Array<ArrayBuffer> = new Int32Array(0);
 
 /** The most names a table holds: a bucket entry keeps `slot + 1` in 26 bits. */
 export const MAX_NAMES: number = SLOT_FIELD;
@@ -378,7 +379,11 @@ export class NameTable {
       old[bucket] = MOVED;
     }
     this.#moved = end;
-    if (end === old.length) this.#oldBuckets = NO_BUCKETS;
+    if (end === old.length) {
+      // Give the old table's memory back now, not at the next full garbage collection.
+      old.buffer.transfer(0);
+      this.#oldBuckets = NO_BUCKETS;
+    }
   }
 
   /**
@@ -417,7 +422,7 @@ export class NameTable {
     this.#arenaGarbage -= from - to;
     this.#arenaEnd = to;
     this.#compactFrom = this.#compactTo = -1;
-    shrinkTo(arena, Math.max(INITIAL_ARENA_BYTES, to + (to >>> 2)));
+    this.#arena = shrinkTo(arena, Math.max(INITIAL_ARENA_BYTES, to + (to >>> 2)));
   }
 
   /**
@@ -453,6 +458,6 @@ export class NameTable {
  * A zeroed table of `count` buckets: always a plain `Int32Array`, which V8 reads fastest, as a
  * table never grows (a rehash makes a new one).
  */
-function freshBuckets(count: number): Int32Array {
+function freshBuckets(count: number): Int32Array<ArrayBuffer> {
   return new Int32Array(count);
 }

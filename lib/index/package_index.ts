@@ -9,21 +9,23 @@
  * ({@linkcode RequestNames}); they are looked up by their bytes in the {@linkcode NameTable},
  * which interns each package name to a small integer slot and copies its bytes only when the
  * package is first stored. The graph is kept in typed arrays indexed by slot: every dependency
- * list lives in one shared `Int32Array`, and per package there are four more 32-bit words (where
- * its list starts, its length, its dependents count, a visit mark).
+ * list lives in one shared `Int32Array`, and per package there are three more 32-bit words (where
+ * its list starts, its length, its dependents count) and a byte (a mark for walks).
  *
- * Memory, per package: 16 bytes of slot arrays, a 4-byte header for its list when it has
+ * Memory, per package: 13 bytes of slot arrays, a 4-byte header for its list when it has
  * dependencies, and its name in the {@linkcode NameTable} (for a 10-byte name, 23 to 31 bytes):
- * about 47 bytes. Per dependency edge: 4 bytes. A million packages with 2.3 dependencies each
- * take about 56 MB, with 4 each about 63 MB; `deno task bench:memory` measures the whole server
- * (the runtime adds its own, about 48 MiB empty).
+ * about 43 bytes. Per dependency edge: 4 bytes. A million packages with 2.3 dependencies each
+ * and 11-byte names take 50 MB (47 MiB of arrays, measured), with 4 each about 57 MB;
+ * `deno task bench:memory` measures the whole server (the runtime adds its own, about 56 MiB
+ * empty and 71 MiB once it has served a million requests).
  *
  * Nothing stops the server to grow or tidy these arrays (see docs/decisions.md, "Growth without a
  * stop"): past 1 MiB they grow in place ({@linkcode grownTo}), and the space of replaced and removed
  * lists is reclaimed a little with every change, by sliding live lists down over it, once it is
  * half of the edge array. Each list starts with a header word naming its package, or, for space
  * no list uses, minus its length, so that the slide can walk the array. Slots of removed packages
- * are recycled. Memory follows what is indexed now, not what ever was.
+ * are recycled, and the space a slide frees is reused as lists are added again; an edge array
+ * that a slide leaves within 1 MiB moves back into a plain array, giving its memory back.
  *
  * @module
  */
@@ -108,15 +110,18 @@ export class PackageIndex implements IndexOperations {
    * must know at once. #setDependencies keeps it with the edges; a test checks they agree.
    */
   #dependentCounts = new Int32Array(INITIAL_SLOTS);
-  /** Slot → last generation that visited it; lets one walk mark slots without allocating a set. */
-  #marks = new Uint32Array(INITIAL_SLOTS);
-  #generation = 0;
+  /**
+   * Slot → 1 while a cycle check or the reading of a dependency list has marked it, else 0: a set
+   * of slots that allocates nothing. Whatever marks slots lists them, and unmarks them all before
+   * it returns, so that it costs one byte per slot.
+   */
+  #marks = new Uint8Array(INITIAL_SLOTS);
   /** Scratch list of the dependency slots of the request being handled, reused between requests. */
   #dependencySlots = new Int32Array(64);
   /** The slot (or -1) and name hash of the package the last INDEX check was about. */
   #checkedSlot = -1;
   #checkedHash = 0;
-  /** Scratch stack of the cycle check's walk. */
+  /** Scratch list of the slots the cycle check marked, in the order it walks them. */
   #walk = new Int32Array(64);
   /** Scratch bytes of a name given as a string, for looking it up. */
   #nameBytes = new Uint8Array(1024);
@@ -151,14 +156,11 @@ export class PackageIndex implements IndexOperations {
       const slot = index.#slotOfName(name, { create: true });
       if (listed[slot]) throw new Error(`Package '${name}' is listed twice`);
       listed[slot] = true;
-      const generation = index.#nextGeneration();
       let count = 0;
       for (const dependency of dependencies) {
-        const dependencySlot = index.#slotOfName(dependency, { create: true });
-        if (index.#marks[dependencySlot] === generation) continue;
-        index.#marks[dependencySlot] = generation;
-        index.#pushDependencySlot(count++, dependencySlot);
+        count = index.#addDependency(count, index.#slotOfName(dependency, { create: true }));
       }
+      index.#unmarkDependencies(count);
       index.#setDependencies(slot, index.#dependencySlots, count);
     }
     for (let slot = 0; slot < index.#table.slotCount; slot++) {
@@ -214,17 +216,16 @@ export class PackageIndex implements IndexOperations {
         table.insertAt(hash, bytes, start, end, slot);
       },
       setDependencies(slot, dependencySlots, count) {
-        const generation = index.#nextGeneration();
         let unique = 0;
         for (let i = 0; i < count; i++) {
           const dependency = dependencySlots[i]!;
           if (!table.isUsed(dependency)) {
+            index.#unmarkDependencies(unique);
             throw new RangeError(`Cannot load a dependency on slot ${dependency}: it is free`);
           }
-          if (index.#marks[dependency] === generation) continue;
-          index.#marks[dependency] = generation;
-          index.#pushDependencySlot(unique++, dependency);
+          unique = index.#addDependency(unique, dependency);
         }
+        index.#unmarkDependencies(unique);
         if (!table.isUsed(slot)) throw new RangeError(`Cannot load slot ${slot}: it is free`);
         index.#setDependencies(slot, index.#dependencySlots, unique);
       },
@@ -525,18 +526,37 @@ export class PackageIndex implements IndexOperations {
     const { bytes, dependencyBounds, dependencyCount } = request;
     if (dependencyCount === 0) return 0;
     const table = this.#table;
-    const generation = this.#nextGeneration();
     let count = 0;
     for (let i = 0; i < 2 * dependencyCount; i += 2) {
       const start = dependencyBounds[i]!;
       const end = dependencyBounds[i + 1]!;
       const slot = table.find(table.hash(bytes, start, end), bytes, start, end);
-      if (slot === -1) return -1;
-      if (this.#marks[slot] === generation) continue;
-      this.#marks[slot] = generation;
-      this.#pushDependencySlot(count++, slot);
+      if (slot === -1) {
+        this.#unmarkDependencies(count);
+        return -1;
+      }
+      count = this.#addDependency(count, slot);
     }
+    this.#unmarkDependencies(count);
     return count;
+  }
+
+  /**
+   * Puts `slot` in #dependencySlots after the first `count`, which are distinct and marked,
+   * unless it is one of them, and marks it; returns how many there are then. The caller clears
+   * the marks with {@linkcode PackageIndex.#unmarkDependencies}.
+   */
+  #addDependency(count: number, slot: number): number {
+    if (this.#marks[slot] === 1) return count;
+    this.#marks[slot] = 1;
+    this.#pushDependencySlot(count, slot);
+    return count + 1;
+  }
+
+  /** Clears the marks of the first `count` #dependencySlots. */
+  #unmarkDependencies(count: number): void {
+    const slots = this.#dependencySlots;
+    for (let i = 0; i < count; i++) this.#marks[slots[i]!] = 0;
   }
 
   #pushDependencySlot(position: number, slot: number): void {
@@ -579,31 +599,37 @@ export class PackageIndex implements IndexOperations {
     for (let i = 0; i < count; i++) if (dependencies[i] === slot) return true;
     // Only a package that something depends on can be reached from another package.
     if (this.#dependentCounts[slot] === 0) return false;
-    const generation = this.#nextGeneration();
-    // Edges the package already has cannot close a cycle: the graph is acyclic now.
+    // Edges the package already has cannot close a cycle (the graph is acyclic now): they are
+    // marked, not walked. #walk lists every other slot marked; all are unmarked at the end.
     const start = this.#firstEdge[slot]!;
-    for (let i = start; i < start + this.#degree[slot]!; i++) {
-      this.#marks[this.#edges[i]!] = generation;
-    }
-    let pending = 0;
-    for (let i = 0; i < count; i++) {
-      const dependency = dependencies[i]!;
-      if (this.#marks[dependency] === generation) continue;
-      this.#marks[dependency] = generation;
-      this.#pushWalk(pending++, dependency);
-    }
-    while (pending > 0) {
-      const current = this.#walk[--pending]!;
+    const end = start + this.#degree[slot]!;
+    for (let i = start; i < end; i++) this.#marks[this.#edges[i]!] = 1;
+    let visited = 0;
+    for (let i = 0; i < count; i++) visited = this.#visit(visited, dependencies[i]!);
+    let closes = false;
+    for (let next = 0; next < visited && !closes; next++) {
+      const current = this.#walk[next]!;
       const first = this.#firstEdge[current]!;
       for (let i = first; i < first + this.#degree[current]!; i++) {
-        const next = this.#edges[i]!;
-        if (next === slot) return true;
-        if (this.#marks[next] === generation) continue;
-        this.#marks[next] = generation;
-        this.#pushWalk(pending++, next);
+        const dependency = this.#edges[i]!;
+        if (dependency === slot) {
+          closes = true;
+          break;
+        }
+        visited = this.#visit(visited, dependency);
       }
     }
-    return false;
+    for (let i = 0; i < visited; i++) this.#marks[this.#walk[i]!] = 0;
+    for (let i = start; i < end; i++) this.#marks[this.#edges[i]!] = 0;
+    return closes;
+  }
+
+  /** Marks `slot` and puts it in #walk after the first `visited`, unless it is marked already. */
+  #visit(visited: number, slot: number): number {
+    if (this.#marks[slot] === 1) return visited;
+    this.#marks[slot] = 1;
+    this.#pushWalk(visited, slot);
+    return visited + 1;
   }
 
   #pushWalk(position: number, slot: number): void {
@@ -702,15 +728,7 @@ export class PackageIndex implements IndexOperations {
     this.#edgesGarbage -= from - to;
     this.#edgesEnd = to;
     this.#compactFrom = this.#compactTo = -1;
-    shrinkTo(edges, Math.max(INITIAL_EDGES, to + (to >>> 2)));
-  }
-
-  #nextGeneration(): number {
-    if (this.#generation === 0xffffffff) {
-      this.#marks.fill(0);
-      this.#generation = 0;
-    }
-    return ++this.#generation;
+    this.#edges = shrinkTo(edges, Math.max(INITIAL_EDGES, to + (to >>> 2)));
   }
 
   /** Makes the slot arrays long enough for `slot`. */
@@ -726,8 +744,8 @@ export class PackageIndex implements IndexOperations {
 
 const INITIAL_SLOTS = 1024;
 const INITIAL_EDGES = 4096;
-/** The largest edge array: 2^31 words, 8 GiB of address space. */
-const MAX_EDGE_WORDS = 2 ** 31;
+/** The largest edge array: 2^30 words, 4 GiB of address space (a WebAssembly memory's most). */
+const MAX_EDGE_WORDS = 2 ** 30;
 /** The edge words each change of a list slides while #edges is being compacted, at least. */
 const COMPACTED_WORDS_PER_STEP = 64;
 

@@ -11,35 +11,43 @@ Deno.test("grownTo doubles a small plain array by copying, keeping its elements"
   assert.equal(grownTo(grown, { length: 4, maxLength: 1 << 20 }), grown, "long enough already");
 });
 
-Deno.test("grownTo moves an array past 1 MiB into a resizable buffer once, then grows it in place", () => {
+Deno.test("grownTo moves an array past 1 MiB into a WebAssembly memory once, then grows it in place", () => {
   let array = new Uint8Array(1024);
   array[1023] = 9;
   array = grownTo(array, { length: (1 << 20) + 1, maxLength: 1 << 26 });
-  assert.equal(array.buffer.resizable, true);
+  assert.equal(array.buffer.resizable, false, "a plain view, which V8 reads fastest");
   assert.equal(array[1023], 9);
-  const same = grownTo(array, { length: 3 << 20, maxLength: 1 << 26 });
-  assert.equal(same, array);
+  array[(1 << 20) + 1] = 8;
+  const before = array;
+  array = grownTo(array, { length: 3 << 20, maxLength: 1 << 26 });
+  assert.equal(before.length, 0, "the old view's buffer is detached: the memory grew in place");
   assert.ok(array.length >= 3 << 20);
   assert.equal(array[1023], 9);
+  assert.equal(array[(1 << 20) + 1], 8);
   assert.equal(array[(3 << 20) - 1], 0);
+  const capped = grownTo(array, { length: (3 << 20) + 1, maxLength: (3 << 20) + 1 });
+  assert.equal(capped.length, (3 << 20) + 65_536, "to the maximum, up to a 64 KiB page");
 });
 
-Deno.test("grownTo refuses to grow an array past its maximum", () => {
+Deno.test("grownTo refuses to grow an array past its maximum, or one over 4 GiB", () => {
   assert.throws(
     () => grownTo(new Int32Array(8), { length: 100, maxLength: 64 }),
     /Cannot grow an array to 100 elements: it holds at most 64/,
   );
+  assert.throws(
+    () => grownTo(new Int32Array(8), { length: 100, maxLength: 2 ** 31 }),
+    /Cannot grow an array to 100 elements: it holds at most 2147483648/,
+  );
 });
 
-Deno.test("shrinkTo gives back the end of a resizable array and leaves plain ones alone", () => {
+Deno.test("shrinkTo moves an array in a WebAssembly memory back into a plain one once it fits 1 MiB", () => {
   const big = grownTo(new Int32Array(1024), { length: 4 << 20, maxLength: 1 << 24 });
   big[5] = 5;
-  shrinkTo(big, 1 << 19);
-  assert.equal(big.length, 1 << 19);
-  assert.equal(big[5], 5);
-  shrinkTo(big, (1 << 19) - 10);
-  assert.equal(big.length, 1 << 19, "not worth it for a few elements");
+  assert.equal(shrinkTo(big, 1 << 19), big, "2 MiB in use: it stays");
+  const small = shrinkTo(big, 1 << 10);
+  assert.notEqual(small, big);
+  assert.equal(small.length, 1 << 10);
+  assert.equal(small[5], 5);
   const plain = new Int32Array(100);
-  shrinkTo(plain, 10);
-  assert.equal(plain.length, 100);
+  assert.equal(shrinkTo(plain, 10), plain);
 });

@@ -103,6 +103,22 @@ Deno.test("PackageIndex refuses a cycle on re-index and changes nothing", () => 
   assertConsistent(index);
 });
 
+Deno.test("PackageIndex leaves no slot marked after a cycle check or a refused list", () => {
+  // The cycle check and the reading of a list mark slots; a mark left behind would make a later
+  // list drop that slot as a repeat.
+  const index = new PackageIndex();
+  index.index("a", []);
+  index.index("b", ["a"]);
+  index.index("c", ["b"]);
+  assert.equal(index.index("a", ["c"]), false, "a → c → b → a: the check walked b and c");
+  assert.equal(index.index("b", ["a", "a"]), true, "a walk that closes no cycle");
+  assert.equal(index.index("x", ["b", "c", "missing"]), false);
+  assert.equal(index.index("y", ["c", "b", "a", "b"]), true);
+  assert.deepEqual(index.dependenciesOf("y"), ["c", "b", "a"]);
+  assert.deepEqual(index.dependenciesOf("b"), ["a"]);
+  assertConsistent(index);
+});
+
 Deno.test("PackageIndex refuses a missing dependency on re-index and keeps the old list", () => {
   const index = new PackageIndex();
   index.index("a", []);
@@ -446,10 +462,10 @@ Deno.test("PackageIndex.loadSlots refuses repeated names, free slots and cycles"
   assert.throws(() => cyclic.finish(), /Package '[ab]' is part of a dependency cycle/);
 });
 
-Deno.test("PackageIndex stays right when its arrays move past 1 MiB into resizable buffers and shrink again", () => {
+Deno.test("PackageIndex stays right when its arrays move past 1 MiB into WebAssembly memories and back", () => {
   // 300,000 packages take every array past 1 MiB (262,144 slots), where they stop doubling by
   // copying and grow in place; removing them all compacts the edge array and the arena, which
-  // then give memory back, and the index must still answer and accept new packages.
+  // then move back into plain arrays, and the index must still answer and accept new packages.
   const packages = generatePackages({ count: 300_000, seed: 16, averageDependencies: 2.3 });
   const index = new PackageIndex();
   for (const spec of packages) assert.equal(index.index(spec.name, spec.dependencies), true);

@@ -56,7 +56,7 @@ async function emptyIndex(port: number): Promise<void> {
 Deno.test("the server answers exactly as the counting model while its index grows past 1 MiB per array and shrinks back, with removals", async () => {
   // Three phases over one pipelined connection: up to 300,000 packages, down to 80,000, and up
   // to 330,000 again. On the way the name table rehashes many times and the slot arrays, the
-  // arena and the edge array pass 1 MiB (262,144 slots) and move into resizable buffers, while
+  // arena and the edge array pass 1 MiB (262,144 slots) and move into WebAssembly memories, while
   // packages are re-indexed, refused and removed; every reply is checked against the model.
   // Packages of the first CORE depend only on older core packages, so that re-indexing them
   // can close cycles; every other package depends on core packages and, sometimes, on one
