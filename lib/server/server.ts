@@ -130,7 +130,12 @@ interface Session {
   bytesSent: number;
   /** True from the moment bytes are read until the replies to the lines they completed are written. */
   owesReplies: boolean;
-  /** `Date.now()` when the write of the current replies began; 0 when not writing. */
+  /**
+   * While the current replies are being written, when that began; 0 when not writing. Only
+   * shutdown reads it, counting its grace period from the later of this and its own start, so a
+   * write begun before shutdown keeps the time its lines were read, which is no later, instead
+   * of reading the clock again.
+   */
   writingSince: number;
   /** Whether the idle sweep has closed it (it stays open until its loop has ended). */
   timedOut: boolean;
@@ -369,7 +374,7 @@ export class Server {
           if (answering !== undefined) await answering;
           // A leader may have lost its lease while the replies waited for their commit.
           if (!this.#mayAnswer()) break;
-          session.writingSince = Date.now();
+          session.writingSince = this.#closing ? Date.now() : session.lastActive;
           await writeAll(conn, replies.bytes());
           session.writingSince = 0;
           this.stats.bytesSent += replies.length;

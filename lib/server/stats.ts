@@ -76,15 +76,16 @@ export class ServerStats {
    * ```
    */
   addSlice(slice: SliceCounts, committed: boolean): void {
-    // Index loops: this runs once per batch, on the request path, and allocates nothing.
+    // Index loops: this runs once per batch, on the request path, and allocates nothing. A
+    // count of 0 is skipped: a slice usually counts one or two kinds of reply, and each
+    // counter is a property looked up by a name that changes from one pass to the next.
     const replies = slice.replies;
-    for (let c = 0; c < COMMANDS.length; c++) {
-      const counts = this.requests[COMMANDS[c]!];
-      for (let r = 0; r < REPLIES.length; r++) {
-        const count = replies[c * REPLIES.length + r]!;
-        if (committed) counts[REPLIES[r]!] += count;
-        else counts.ERROR += count;
-      }
+    for (let i = 0; i < replies.length; i++) {
+      const count = replies[i]!;
+      if (count === 0) continue;
+      const counts = this.requests[COMMANDS[Math.floor(i / REPLIES.length)]!];
+      if (committed) counts[REPLIES[i % REPLIES.length]!] += count;
+      else counts.ERROR += count;
     }
     this.malformedRequests += slice.malformed;
     this.overlongLines += slice.overlong;
@@ -145,6 +146,7 @@ export class SliceCounts {
     this.lines = 0;
     this.malformed = 0;
     this.overlong = 0;
-    this.replies.fill(0);
+    // A loop over nine counts costs less than fill(), a call into the runtime.
+    for (let i = 0; i < this.replies.length; i++) this.replies[i] = 0;
   }
 }
