@@ -16,7 +16,7 @@ Deno.test("deno task compile bakes in network access and exactly the PKGINDEX_* 
   deepStrictEqual(FLAGS, [
     "--target",
     "x86_64-unknown-linux-gnu",
-    "--v8-flags=--max-semi-space-size=4,--expose-gc",
+    "--v8-flags=--max-semi-space-size=4,--initial-old-space-size=128,--expose-gc",
     "--allow-net",
     "--allow-read",
     "--allow-write",
