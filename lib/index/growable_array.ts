@@ -62,9 +62,15 @@ export function grownTo<T extends GrowableArray>(
   const { length, maxLength } = options;
   if (length <= array.length) return array;
   const bytes = array.BYTES_PER_ELEMENT;
-  if (length > maxLength || maxLength * bytes > MAX_MEMORY_BYTES) {
+  if (length > maxLength) {
     throw new RangeError(
       `Cannot grow an array to ${length} elements: it holds at most ${maxLength}`,
+    );
+  }
+  if (maxLength * bytes > MAX_MEMORY_BYTES) {
+    throw new RangeError(
+      `Cannot grow an array that may hold ${maxLength} elements of ${bytes} bytes: ` +
+        `a WebAssembly memory holds at most 4 GiB`,
     );
   }
   const type = array.constructor as new (buffer: ArrayBuffer) => T;
@@ -96,6 +102,18 @@ export function grownTo<T extends GrowableArray>(
  * (see {@linkcode grownTo}) and they fit in 1 MiB, a copy that costs no more than that: the
  * memory then goes back to the system at the next garbage collection. A plain array, or one with
  * more elements in use, stays as it is; its unused pages are reused as it grows again.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { grownTo, shrinkTo } from "./growable_array.ts";
+ *
+ * let words = grownTo(new Int32Array(4), { length: 1_000_000, maxLength: 1 << 24 });
+ * words[9] = 42;
+ * words = shrinkTo(words, 10); // 10 elements in use: back into a plain array
+ * assert.equal(words.buffer.byteLength, 1024 * 4);
+ * assert.equal(words[9], 42);
+ * ```
  */
 export function shrinkTo<T extends GrowableArray>(array: T, length: number): T {
   if (!memories.has(array.buffer) || length * array.BYTES_PER_ELEMENT > PLAIN_BYTES) return array;

@@ -526,6 +526,11 @@ export class PackageIndex implements IndexOperations {
     const { bytes, dependencyBounds, dependencyCount } = request;
     if (dependencyCount === 0) return 0;
     const table = this.#table;
+    // Room for every dependency first: nothing may throw while slots are marked.
+    if (dependencyCount > this.#dependencySlots.length) {
+      const options = { length: dependencyCount, maxLength: MAX_NAMES };
+      this.#dependencySlots = grownTo(this.#dependencySlots, options);
+    }
     let count = 0;
     for (let i = 0; i < 2 * dependencyCount; i += 2) {
       const start = dependencyBounds[i]!;
@@ -605,30 +610,38 @@ export class PackageIndex implements IndexOperations {
     const end = start + this.#degree[slot]!;
     for (let i = start; i < end; i++) this.#marks[this.#edges[i]!] = 1;
     let visited = 0;
-    for (let i = 0; i < count; i++) visited = this.#visit(visited, dependencies[i]!);
     let closes = false;
-    for (let next = 0; next < visited && !closes; next++) {
-      const current = this.#walk[next]!;
-      const first = this.#firstEdge[current]!;
-      for (let i = first; i < first + this.#degree[current]!; i++) {
-        const dependency = this.#edges[i]!;
-        if (dependency === slot) {
-          closes = true;
-          break;
+    try {
+      for (let i = 0; i < count; i++) visited = this.#visit(visited, dependencies[i]!);
+      for (let next = 0; next < visited && !closes; next++) {
+        const current = this.#walk[next]!;
+        const first = this.#firstEdge[current]!;
+        for (let i = first; i < first + this.#degree[current]!; i++) {
+          const dependency = this.#edges[i]!;
+          if (dependency === slot) {
+            closes = true;
+            break;
+          }
+          visited = this.#visit(visited, dependency);
         }
-        visited = this.#visit(visited, dependency);
       }
+    } finally {
+      // Also when growing #walk failed: a mark left behind would hide that slot from every
+      // later check.
+      for (let i = 0; i < visited; i++) this.#marks[this.#walk[i]!] = 0;
+      for (let i = start; i < end; i++) this.#marks[this.#edges[i]!] = 0;
     }
-    for (let i = 0; i < visited; i++) this.#marks[this.#walk[i]!] = 0;
-    for (let i = start; i < end; i++) this.#marks[this.#edges[i]!] = 0;
     return closes;
   }
 
-  /** Marks `slot` and puts it in #walk after the first `visited`, unless it is marked already. */
+  /**
+   * Puts `slot` in #walk after the first `visited` and marks it, unless it is marked already;
+   * returns how many are listed then. Listed before marked, so a failed growth marks nothing.
+   */
   #visit(visited: number, slot: number): number {
     if (this.#marks[slot] === 1) return visited;
-    this.#marks[slot] = 1;
     this.#pushWalk(visited, slot);
+    this.#marks[slot] = 1;
     return visited + 1;
   }
 
@@ -733,7 +746,9 @@ export class PackageIndex implements IndexOperations {
 
   /** Makes the slot arrays long enough for `slot`. */
   #growSlotArrays(slot: number): void {
-    if (slot < this.#marks.length) return;
+    // #marks holds bytes, so it stays plain (and doubles) longer than the 32-bit arrays, which
+    // grow by a quarter past 1 MiB: both lengths are checked.
+    if (slot < this.#firstEdge.length && slot < this.#marks.length) return;
     const options = { length: slot + 1, maxLength: MAX_NAMES };
     this.#firstEdge = grownTo(this.#firstEdge, options);
     this.#degree = grownTo(this.#degree, options);

@@ -36,7 +36,7 @@ Deno.test("grownTo refuses to grow an array past its maximum, or one over 4 GiB"
   );
   assert.throws(
     () => grownTo(new Int32Array(8), { length: 100, maxLength: 2 ** 31 }),
-    /Cannot grow an array to 100 elements: it holds at most 2147483648/,
+    /Cannot grow an array that may hold 2147483648 elements of 4 bytes: a WebAssembly memory holds at most 4 GiB/,
   );
 });
 

@@ -119,6 +119,65 @@ Deno.test("PackageIndex leaves no slot marked after a cycle check or a refused l
   assertConsistent(index);
 });
 
+Deno.test("PackageIndex leaves no slot marked when growing its scratch space fails mid-check", () => {
+  // An allocation can fail (out of memory) while a list is read or a cycle check walks; the
+  // error ends one request, and the index must answer every later one right.
+  const index = new PackageIndex();
+  const names = Array.from({ length: 2000 }, (_, i) => `w${i}`);
+  names.forEach((name, i) => index.index(name, i === 0 ? [] : [names[i - 1]!]));
+  const failingAllocations = <T>(body: () => T) => {
+    const real = globalThis.ArrayBuffer;
+    globalThis.ArrayBuffer = function () {
+      throw new RangeError("Array buffer allocation failed");
+    } as unknown as ArrayBufferConstructor;
+    try {
+      assert.throws(body, /allocation failed/);
+    } finally {
+      globalThis.ArrayBuffer = real;
+    }
+  };
+  // A list longer than the scratch list so far; a walk of the whole chain, longer than the
+  // walk's scratch list so far.
+  failingAllocations(() => index.index("x", names));
+  failingAllocations(() => index.index("w0", [names[1999]!]));
+  assert.equal(index.index("w0", [names[1999]!]), false, "the cycle is still found");
+  assert.equal(index.index("y", ["w0", "w1"]), true);
+  assert.deepEqual(index.dependenciesOf("y"), ["w0", "w1"]);
+  assert.equal(index.remove("w0"), false, "w1 and y depend on it");
+  assertConsistent(index);
+});
+
+Deno.test("PackageIndex keeps every per-slot array in step past a million slots, indexed or loaded", () => {
+  // The 32-bit slot arrays grow by a quarter past 1 MiB (262,144 slots) while the one-byte marks
+  // double until 1 MiB (1,048,576 slots): the slots between must grow both.
+  const index = new PackageIndex();
+  index.index("base", []);
+  for (let i = 0; i < 1_100_000; i++) index.index(`p${i}`, ["base"]);
+  for (const slot of [655_360, 900_000, 1_048_575, 1_100_000]) {
+    const name = index.nameOf(slot);
+    assert.deepEqual(index.dependenciesOf(name), ["base"], name);
+    assert.equal(index.index("top", [name]), true);
+    assert.equal(index.dependentCount(name), 1, name);
+    assert.equal(index.remove(name), false, name);
+  }
+  assert.equal(index.edgeCount, 1_100_001);
+  assert.equal(index.dependentCount("base"), 1_100_000);
+
+  const count = 1_000_001;
+  const loader = PackageIndex.loadSlots(count);
+  const encoder = new TextEncoder();
+  for (let slot = 0; slot < count; slot++) {
+    const bytes = encoder.encode(`q${slot}`);
+    loader.addName(slot, bytes, 0, bytes.length);
+  }
+  const loaded = loader.finish();
+  for (let i = 0; i < 60_000; i++) assert.equal(loaded.index(`new${i}`, ["q0"]), true);
+  assert.deepEqual(loaded.dependenciesOf("new59999"), ["q0"]);
+  assert.equal(loaded.dependentCount("q0"), 60_000);
+  assert.equal(loaded.edgeCount, 60_000);
+  assert.equal(loaded.remove("new59999"), true);
+});
+
 Deno.test("PackageIndex refuses a missing dependency on re-index and keeps the old list", () => {
   const index = new PackageIndex();
   index.index("a", []);

@@ -53,10 +53,11 @@ async function emptyIndex(port: number): Promise<void> {
   }
 }
 
-Deno.test("the server answers exactly as the counting model while its index grows past 1 MiB per array and shrinks back, with removals", async () => {
+Deno.test("the server answers exactly as the counting model while its index's arrays grow past 1 MiB and shrink back, with removals", async () => {
   // Three phases over one pipelined connection: up to 300,000 packages, down to 80,000, and up
-  // to 330,000 again. On the way the name table rehashes many times and the slot arrays, the
-  // arena and the edge array pass 1 MiB (262,144 slots) and move into WebAssembly memories, while
+  // to 330,000 again. On the way the name table rehashes many times and the 32-bit slot arrays
+  // (at 262,144 slots), the arena and the edge array pass 1 MiB and move into WebAssembly
+  // memories (the one-byte marks stay plain until 1,048,576 slots: package_index_test.ts), while
   // packages are re-indexed, refused and removed; every reply is checked against the model.
   // Packages of the first CORE depend only on older core packages, so that re-indexing them
   // can close cycles; every other package depends on core packages and, sometimes, on one
