@@ -15,7 +15,8 @@
  * Memory, per package: 13 bytes of slot arrays, a 4-byte header for its list when it has
  * dependencies, and its name in the {@linkcode NameTable} (for a 10-byte name, 23 to 31 bytes):
  * about 43 bytes. Per dependency edge: 4 bytes. A million packages with 2.3 dependencies each
- * and 11-byte names take 50 MB (47 MiB of arrays, measured), with 4 each about 57 MB;
+ * and 11-byte names take about 52 MB by this count, with 4 each about 59 MB, plus up to a quarter
+ * of each array grown but not yet used;
  * `deno task bench:memory` measures the whole server (the runtime adds its own, about 56 MiB
  * empty and 71 MiB once it has served a million requests).
  *
