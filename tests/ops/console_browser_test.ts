@@ -38,11 +38,23 @@ async function rendered(page: Page, view: string): Promise<void> {
   await page.waitForSelector(`main[data-rendered="${view}"]:not([aria-busy])`);
 }
 
+/**
+ * Runs `action` and waits for the render of `view` that it causes, not for the one already on
+ * the page: the mark of the last render is cleared first.
+ */
+async function afterRender(
+  page: Page,
+  view: string,
+  action: () => Promise<unknown>,
+): Promise<void> {
+  await page.evaluate(() => delete document.querySelector("main")!.dataset.rendered);
+  await action();
+  await rendered(page, view);
+}
+
 /** Navigates by changing the hash, as a link would, and waits for `view`. */
 async function go(page: Page, hash: string, view: string): Promise<void> {
-  await page.evaluate(() => delete document.querySelector("main")!.dataset.rendered);
-  await page.evaluate((hash) => location.hash = hash, hash);
-  await rendered(page, view);
+  await afterRender(page, view, () => page.evaluate((hash) => location.hash = hash, hash));
 }
 
 /**
@@ -198,10 +210,10 @@ Deno.test({
             await rendered(page, "search");
             await page.type("#prefix", "lib");
             // The unfiltered list is rendered already: wait for the next render, not that one.
-            await page.evaluate(() => delete document.querySelector("main")!.dataset.rendered);
-            await page.keyboard.press("Enter");
-            await page.waitForFunction(() => location.hash === "#/search?prefix=lib");
-            await rendered(page, "search");
+            await afterRender(page, "search", async () => {
+              await page.keyboard.press("Enter");
+              await page.waitForFunction(() => location.hash === "#/search?prefix=lib");
+            });
             const first = await api("/v1/packages?prefix=lib&limit=50");
             assert.ok(first.next !== null, "more than one page of lib*");
             assert.deepEqual(await texts(page, "main ul.results li"), first.names);
@@ -210,20 +222,14 @@ Deno.test({
               new RegExp(`^${first.total} packages start with 'lib'`),
             );
             await screenshot(page, "search");
-            await page.evaluate(() => delete document.querySelector("main")!.dataset.rendered);
-            await clickLink(page, "Next page");
-            await rendered(page, "search");
+            await afterRender(page, "search", () => clickLink(page, "Next page"));
             const second = await api(
               `/v1/packages?prefix=lib&limit=50&after=${encodeURIComponent(first.next)}`,
             );
             assert.deepEqual(await texts(page, "main ul.results li"), second.names);
-            await page.evaluate(() => delete document.querySelector("main")!.dataset.rendered);
-            await clickLink(page, "Previous page");
-            await rendered(page, "search");
+            await afterRender(page, "search", () => clickLink(page, "Previous page"));
             assert.deepEqual(await texts(page, "main ul.results li"), first.names);
-            await page.evaluate(() => delete document.querySelector("main")!.dataset.rendered);
-            await clickLink(page, first.names[0]);
-            await rendered(page, "package");
+            await afterRender(page, "package", () => clickLink(page, first.names[0]));
             assert.equal(await page.$eval("main h2", (e) => e.textContent), first.names[0]);
             assertClean(problems);
           });
@@ -260,9 +266,7 @@ Deno.test({
                 return document.activeElement === a;
               });
               assert.ok(focused, "a name in the graph takes the keyboard focus");
-              await page.evaluate(() => delete document.querySelector("main")!.dataset.rendered);
-              await page.keyboard.press("Enter");
-              await rendered(page, "package");
+              await afterRender(page, "package", () => page.keyboard.press("Enter"));
               assert.equal(await page.$eval("main h2", (e) => e.textContent), target);
               assertClean(problems);
             },
@@ -296,9 +300,7 @@ Deno.test({
             await page.click('nav a[data-view="explain"]');
             await rendered(page, "explain");
             await page.type("#line", "REMOVE|cairo|");
-            await page.evaluate(() => delete document.querySelector("main")!.dataset.rendered);
-            await page.keyboard.press("Enter");
-            await rendered(page, "explain");
+            await afterRender(page, "explain", () => page.keyboard.press("Enter"));
             const answer = await api("/v1/explain", { method: "POST", body: "REMOVE|cairo|" });
             assert.equal(answer.reply, "FAIL");
             assert.equal(await page.$eval("#reply", (e) => e.textContent), "FAIL");
