@@ -19,7 +19,8 @@
  * Memory per name: its bytes plus a length byte in the arena, 4 bytes of start, and one 4-byte
  * bucket entry (the slot and 6 bits of the hash) in a table a quarter to half full, so 8 to 16
  * bytes of buckets (4 to 8 more while a rehash drains the old table). A million 10-byte names
- * take 23 to 31 MB (a million of the benchmarks' 11-byte names, 24.5 MB), against about 70 MB for the same names as JavaScript strings in a `Map`.
+ * take 23 to 31 MB (a million of the benchmarks' 11-byte names, 24.5 MB), against about 70 MB
+ * for the same names as JavaScript strings in a `Map`.
  *
  * The hash is {@linkcode NameHasher} (HalfSipHash-1-3 under a random per-process key), so that
  * clients cannot compute names that collide.

@@ -16,9 +16,8 @@
  * dependencies, and its name in the {@linkcode NameTable} (for a 10-byte name, 23 to 31 bytes):
  * about 43 bytes. Per dependency edge: 4 bytes. A million packages with 2.3 dependencies each
  * and 11-byte names take about 52 MB by this count, with 4 each about 59 MB, plus up to a quarter
- * of each array grown but not yet used;
- * `deno task bench:memory` measures the whole server (the runtime adds its own, about 56 MiB
- * empty and 71 MiB once it has served a million requests).
+ * of each array grown but not yet used; `deno task bench:memory` measures the whole server (the
+ * runtime adds its own, about 56 MiB empty and 71 MiB once it has served a million requests).
  *
  * Nothing stops the server to grow or tidy these arrays (see docs/decisions.md, "Growth without a
  * stop"): past 1 MiB they grow in place ({@linkcode grownTo}), and the space of replaced and removed
@@ -549,13 +548,14 @@ export class PackageIndex implements IndexOperations {
 
   /**
    * Puts `slot` in #dependencySlots after the first `count`, which are distinct and marked,
-   * unless it is one of them, and marks it; returns how many there are then. The caller clears
-   * the marks with {@linkcode PackageIndex.#unmarkDependencies}.
+   * unless it is one of them, and marks it; returns how many there are then. Listed before
+   * marked, as in {@linkcode PackageIndex.#visit}. The caller clears the marks with
+   * {@linkcode PackageIndex.#unmarkDependencies}.
    */
   #addDependency(count: number, slot: number): number {
     if (this.#marks[slot] === 1) return count;
-    this.#marks[slot] = 1;
     this.#pushDependencySlot(count, slot);
+    this.#marks[slot] = 1;
     return count + 1;
   }
 
