@@ -25,6 +25,7 @@ import { renderChart } from "./chart.ts";
 import type { QueryThreadMessage, QueryWaits } from "./growth_queries.ts";
 import { runOrExit } from "./run_or_exit.ts";
 import {
+  ceilingCommand,
   pinned,
   PINNING,
   pinThisProcess,
@@ -40,10 +41,7 @@ import {
  */
 const SERVERS: readonly { name: string; command: () => string[] }[] = [
   { name: "pkgindex", command: () => pkgindexCommand() },
-  {
-    name: "ceiling",
-    command: () => ["deno", "run", "--allow-net=127.0.0.1", "bench/ceiling.ts"],
-  },
+  { name: "ceiling", command: ceilingCommand },
 ];
 
 /** What one run measured; latencies in microseconds. */

@@ -37,6 +37,7 @@ import { renderChart } from "./chart.ts";
 import { runOrExit } from "./run_or_exit.ts";
 import {
   benchCommand,
+  ceilingCommand,
   pinned,
   PINNING,
   pkgindexCommand,
@@ -164,9 +165,7 @@ async function main(): Promise<void> {
       : `Pinned: servers on core ${PINNING.server}, load generators on core ${PINNING.client}.`,
   );
   const pkgindex = await startServerProcess(pinned("server", pkgindexCommand()));
-  const ceiling = await startServerProcess(
-    pinned("server", ["deno", "run", "--allow-net=127.0.0.1", "bench/ceiling.ts"]),
-  );
+  const ceiling = await startServerProcess(pinned("server", ceilingCommand()));
   const targets: Target[] = [
     { name: "pkgindex", hostname: "127.0.0.1", port: pkgindex.port, pid: pkgindex.pid },
     { name: "ceiling", hostname: "127.0.0.1", port: ceiling.port, pid: ceiling.pid },

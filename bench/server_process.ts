@@ -164,6 +164,14 @@ export function pkgindexCommand(
 }
 
 /**
+ * The command that runs the ceiling server (`bench/ceiling.ts`: the runtime's own reads and
+ * writes, `OK` to every line, no parsing and no index) on 127.0.0.1 and a free port.
+ */
+export function ceilingCommand(): string[] {
+  return ["deno", "run", "--allow-net=127.0.0.1", "bench/ceiling.ts"];
+}
+
+/**
  * Starts the pkgindex server (see {@linkcode pkgindexCommand}) on the server's core with its HTTP
  * listener on `httpPort`, a port that was free a moment before.
  */
